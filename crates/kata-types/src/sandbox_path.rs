@@ -223,7 +223,10 @@ mod tests {
 
     #[test]
     fn tar_names_drop_dot_slash_and_trailing_slash() {
-        assert_eq!(SandboxPath::from_tar_bytes(b"./a/b/").unwrap().as_str(), "a/b");
+        assert_eq!(
+            SandboxPath::from_tar_bytes(b"./a/b/").unwrap().as_str(),
+            "a/b"
+        );
         assert_eq!(
             SandboxPath::from_tar_bytes(b"a\xffb").unwrap_err(),
             PathError::NotUtf8

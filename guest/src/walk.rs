@@ -1,0 +1,130 @@
+//! Listing the guest's directory without following anything.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use filetime::FileTime;
+use kata_abi::{GUEST_DIR, Limits, RefusalReason};
+use kata_types::SandboxPath;
+
+use crate::Result;
+use crate::budget::{Budget, Verdict};
+
+/// A regular file or directory found by [`walk`].
+pub struct Found {
+    pub path: SandboxPath,
+    pub is_dir: bool,
+    pub len: u64,
+    pub mtime: FileTime,
+}
+
+/// An entry [`walk`] did not take. `host` names it even when its name is not a
+/// valid [`SandboxPath`], so that it can still be removed.
+pub struct Skipped {
+    pub host: PathBuf,
+    pub shown: String,
+    pub reason: RefusalReason,
+}
+
+/// Everything under the guest's directory, parents before children.
+#[derive(Default)]
+pub struct Walk {
+    pub found: Vec<Found>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Where a sandbox path lives in the guest's view.
+pub fn host(path: &SandboxPath) -> PathBuf {
+    Path::new(GUEST_DIR).join(path.as_str())
+}
+
+/// Lists the directory. Entries are read with `lstat` semantics: a link is
+/// reported as a link and never followed. A refused directory is not entered.
+pub fn walk(limits: &Limits) -> Result<Walk> {
+    let mut budget = Budget::new(limits);
+    let mut out = Walk::default();
+    let mut stopped = false;
+    // (host path, sandbox path) of directories still to read.
+    let mut todo: Vec<(PathBuf, Option<SandboxPath>)> = vec![(PathBuf::from(GUEST_DIR), None)];
+    while let Some((dir, parent)) = todo.pop() {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))? {
+            let entry = entry.map_err(|e| format!("reading {}: {e}", dir.display()))?;
+            names.push(entry.file_name());
+        }
+        names.sort();
+        // Pushed in reverse so that the stack pops them in sorted order.
+        let mut subdirs = Vec::new();
+        for name in names {
+            let host_path = dir.join(&name);
+            let shown = match &parent {
+                Some(p) => format!("{p}/{}", name.to_string_lossy()),
+                None => name.to_string_lossy().into_owned(),
+            };
+            let skip = |reason| Skipped {
+                host: host_path.clone(),
+                shown: shown.clone(),
+                reason,
+            };
+            let meta =
+                fs::symlink_metadata(&host_path).map_err(|e| format!("inspecting {shown}: {e}"))?;
+            let ft = meta.file_type();
+            let kind_refusal = if ft.is_symlink() {
+                Some(RefusalReason::Symlink)
+            } else if ft.is_file() || ft.is_dir() {
+                None
+            } else {
+                // A FIFO, socket or device: WASI preview 1 reports them all
+                // alike, and none is a file a kata needs.
+                Some(RefusalReason::OtherType)
+            };
+            if let Some(reason) = kind_refusal {
+                out.skipped.push(skip(reason));
+                continue;
+            }
+            let path = match name
+                .to_str()
+                .ok_or(kata_types::PathError::NotUtf8)
+                .and_then(|n| match &parent {
+                    Some(p) => p.join(n),
+                    None => SandboxPath::new(n),
+                }) {
+                Ok(path) => path,
+                Err(error) => {
+                    out.skipped.push(skip(RefusalReason::BadPath { error }));
+                    continue;
+                }
+            };
+            let len = if ft.is_dir() { 0 } else { meta.len() };
+            if stopped {
+                out.skipped.push(skip(RefusalReason::TooManyEntries));
+                continue;
+            }
+            match budget.admit(len) {
+                Verdict::Admit => {}
+                Verdict::Refuse(reason) => {
+                    out.skipped.push(skip(reason));
+                    continue;
+                }
+                Verdict::Stop(reason) => {
+                    stopped = true;
+                    out.skipped.push(skip(reason));
+                    continue;
+                }
+            }
+            let mtime = FileTime::from_last_modification_time(&meta);
+            if ft.is_dir() {
+                subdirs.push((host_path, Some(path.clone())));
+            }
+            out.found.push(Found {
+                path,
+                is_dir: ft.is_dir(),
+                len,
+                mtime,
+            });
+        }
+        todo.extend(subdirs.into_iter().rev());
+    }
+    out.found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}

@@ -1,0 +1,91 @@
+//! `cargo xtask <command>`: the project's automation, in Rust rather than in
+//! long shell scripts. No dependencies, so it builds in seconds on a fresh
+//! machine before anything else.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test     everything CI checks: the wasm target, the test images, rustfmt,
+           clippy, and every test of the workspace against the real engine
+  images   build the Docker test images (idempotent, cached by tag)
+  help     this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("images") => images(),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown command {:?}\n\n{USAGE}",
+            other.unwrap_or("")
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// Runs a command in the workspace root, echoing it; fails on non-zero exit.
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed: {status}", args.join(" ")))
+    }
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(&cargo, args)
+}
+
+/// The guest is built for wasm32-wasip1 by kata-wasi's build script.
+fn wasm_target() -> Result<(), String> {
+    run("rustup", &["target", "add", "wasm32-wasip1"])
+}
+
+fn images() -> Result<(), String> {
+    run("bash", &["images/build"])
+}
+
+fn test() -> Result<(), String> {
+    wasm_target()?;
+    images()?;
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&["test", "--workspace", "--all-targets"])?;
+    cargo(&["test", "--workspace", "--doc"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    Ok(())
+}

@@ -13,8 +13,10 @@
 
 mod content;
 mod kata_id;
+mod outcome;
 mod sandbox_path;
 
 pub use content::{FileContent, Files, TEXT_FILE_CAP, is_text};
 pub use kata_id::{KataId, KataIdError};
+pub use outcome::Outcome;
 pub use sandbox_path::{MAX_NAME_BYTES, MAX_PATH_BYTES, PathError, SandboxPath};

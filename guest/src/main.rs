@@ -12,6 +12,7 @@ mod budget;
 mod fsops;
 mod harvest;
 mod pack;
+mod synctar;
 mod tarin;
 mod unpack;
 mod walk;
@@ -66,6 +67,11 @@ fn run(request: Request, stdin: &mut impl Read, stdout: &mut impl Write) -> Resu
             previous,
             mtime,
         } => fsops::sync(&files, &previous, mtime),
+        Op::SyncTar {
+            files,
+            previous,
+            mtime,
+        } => synctar::sync_tar(&files, &previous, mtime, limits, stdin, stdout),
         Op::Unpack => unpack::unpack(limits, stdin),
         Op::Harvest { source, baseline } => {
             harvest::harvest(source, &baseline, limits, stdin, stdout)

@@ -42,6 +42,21 @@ pub enum Op {
         /// them, and a run often follows the last one within a second.
         mtime: Timestamp,
     },
+    /// [`Op::Sync`] on a tar instead of a directory: the kata's saved sandbox
+    /// comes in on stdin, the sandbox to run goes out on stdout. Entries the
+    /// request does not touch pass through with their mode and mtime (build
+    /// products included); changed and new files are stamped `mtime`, or one
+    /// second after the newest entry if that is later, because a tar keeps
+    /// whole seconds and `make` must see a changed source as newer than the
+    /// object built from it within the same second.
+    SyncTar {
+        /// The files as the client has them now.
+        files: Files,
+        /// The files the client had last time.
+        previous: BTreeSet<SandboxPath>,
+        /// When the client's change is taken to have happened.
+        mtime: Timestamp,
+    },
     /// Tar on stdin → the directory, mtimes kept, replacing what was there:
     /// whatever the tar does not hold is deleted afterwards.
     Unpack,

@@ -97,6 +97,30 @@ impl Guest {
         Ok(self.call(Some(dir), &request, &[])?.1.report)
     }
 
+    /// [`Guest::sync`] on a saved sandbox tar instead of a directory: returns
+    /// the tar to run, with entries the client did not touch passed through
+    /// (modes and mtimes kept) and changed or new files stamped `mtime` (or
+    /// one second after the newest entry, if later).
+    pub fn sync_tar(
+        &self,
+        saved: &[u8],
+        files: &Files,
+        previous: &BTreeSet<SandboxPath>,
+        mtime: Timestamp,
+        limits: &Limits,
+    ) -> Result<(Vec<u8>, Report), GuestError> {
+        let request = Request {
+            op: Op::SyncTar {
+                files: files.clone(),
+                previous: previous.clone(),
+                mtime,
+            },
+            limits: limits.clone(),
+        };
+        let (tar, outcome) = self.call(None, &request, saved)?;
+        Ok((tar, outcome.report))
+    }
+
     /// Replaces the content of `dir` with the checked entries of `tar`.
     pub fn unpack(&self, dir: &Path, tar: &[u8], limits: &Limits) -> Result<Report, GuestError> {
         let request = Request {

@@ -138,3 +138,82 @@ fn deletions_in_the_client_and_in_the_run_both_show() {
     );
     assert!(!tar_entries(&checked).contains_key("hiker.c"));
 }
+
+#[test]
+fn sync_tar_passes_untouched_entries_through_and_stamps_changes_newer() {
+    let mut saved = TarBuilder::new();
+    saved.file_with("cyber-dojo.sh", b"make", 0o755, 1_600_000_000);
+    saved.file_with("hiker.c", b"int x;", 0o644, 1_600_000_000);
+    saved.file_with("hiker.o", b"\x7fELF\0\0", 0o644, 1_600_000_009);
+    saved.file_with("a.out", b"\x7fELF\0\0", 0o755, 1_600_000_009);
+    saved.file_with("old.txt", b"bye", 0o644, 1_600_000_000);
+    let previous = ["cyber-dojo.sh", "hiker.c", "old.txt"]
+        .map(p)
+        .into_iter()
+        .collect();
+    let now = Timestamp {
+        secs: 1_600_000_005,
+        nanos: 0,
+    }; // same second as the build, or earlier
+    let files = files(&[
+        ("cyber-dojo.sh", "make"),
+        ("hiker.c", "int y;"),
+        ("new/x.h", ""),
+    ]);
+
+    let (tar, report) = guest()
+        .sync_tar(&saved.finish(), &files, &previous, now, &Limits::default())
+        .unwrap();
+    let e = tar_entries(&tar);
+    assert_eq!(
+        e.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "a.out",
+            "cyber-dojo.sh",
+            "hiker.c",
+            "hiker.o",
+            "new",
+            "new/x.h"
+        ]
+    );
+    assert_eq!(
+        (e["a.out"].2, e["a.out"].3),
+        (0o755, 1_600_000_009),
+        "build products pass through"
+    );
+    assert_eq!(
+        (e["cyber-dojo.sh"].2, e["cyber-dojo.sh"].3),
+        (0o755, 1_600_000_000),
+        "unchanged"
+    );
+    assert_eq!(e["hiker.c"].1, b"int y;");
+    assert_eq!(
+        e["hiker.c"].3, 1_600_000_010,
+        "a change is newer than the newest build product"
+    );
+    assert_eq!(e["new/x.h"].3, 1_600_000_010);
+    assert_eq!(
+        (
+            report.files_written,
+            report.files_unchanged,
+            report.files_deleted
+        ),
+        (2, 1, 1)
+    );
+}
+
+#[test]
+fn sync_tar_of_nothing_is_pack_files() {
+    let files = files(&[("cyber-dojo.sh", "make")]);
+    let now = Timestamp {
+        secs: 1_700_000_000,
+        nanos: 0,
+    };
+    let (tar, _) = guest()
+        .sync_tar(&[], &files, &BTreeSet::new(), now, &Limits::default())
+        .unwrap();
+    assert_eq!(
+        tar_entries(&tar),
+        tar_entries(&guest().pack_files(&files, now).unwrap())
+    );
+}

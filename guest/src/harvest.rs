@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
 
-use kata_abi::{Delta, HarvestSource, Limits, Outcome, Report};
+use kata_abi::{Delta, HarvestSource, Limits, Outcome, RefusalReason, Report};
 use kata_types::{FileContent, Files, SandboxPath, is_text};
 
 use crate::Result;
@@ -35,7 +35,12 @@ fn harvest_dir(baseline: &Files, limits: &Limits) -> Result<Outcome> {
     let walked = walk(limits)?;
     let mut report = Report::default();
     for s in walked.skipped {
-        remove_any(&s.host).map_err(|e| format!("removing {}: {e}", s.shown))?;
+        // A directory that cannot be listed cannot be emptied either: it
+        // stays, reported, and unseen by anything the host does with this
+        // sandbox.
+        if !matches!(s.reason, RefusalReason::Unlistable { .. }) {
+            remove_any(&s.host).map_err(|e| format!("removing {}: {e}", s.shown))?;
+        }
         report.refuse(s.shown, s.reason);
     }
     let mut delta = DeltaBuilder::new(baseline, limits);

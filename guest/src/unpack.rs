@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::io::Read;
 
 use filetime::FileTime;
-use kata_abi::{Limits, Outcome, Report};
+use kata_abi::{Limits, Outcome, RefusalReason, Report};
 use kata_types::SandboxPath;
 
 use crate::Result;
@@ -23,6 +23,12 @@ pub fn unpack(limits: &Limits, input: &mut impl Read) -> Result<Outcome> {
         ..limits.clone()
     })?;
     for s in &before.skipped {
+        if matches!(s.reason, RefusalReason::Unlistable { .. }) {
+            return Err(format!(
+                "cannot replace the directory's content: {} cannot be listed",
+                s.shown
+            ));
+        }
         remove_any(&s.host).map_err(|e| format!("removing {}: {e}", s.shown))?;
     }
 

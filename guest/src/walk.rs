@@ -47,11 +47,24 @@ pub fn walk(limits: &Limits) -> Result<Walk> {
     // (host path, sandbox path) of directories still to read.
     let mut todo: Vec<(PathBuf, Option<SandboxPath>)> = vec![(PathBuf::from(GUEST_DIR), None)];
     while let Some((dir, parent)) = todo.pop() {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))? {
-            let entry = entry.map_err(|e| format!("reading {}: {e}", dir.display()))?;
-            names.push(entry.file_name());
-        }
+        let mut names = match list(&dir) {
+            Ok(names) => names,
+            Err(e) => {
+                // Its entries stay unseen: report the directory instead of
+                // failing the whole job (a run can make such a name).
+                out.skipped.push(Skipped {
+                    host: dir.clone(),
+                    shown: parent.as_ref().map_or_else(String::new, |p| p.to_string()),
+                    reason: RefusalReason::Unlistable {
+                        error: e.to_string(),
+                    },
+                });
+                if let Some(p) = &parent {
+                    out.found.retain(|f| &f.path != p);
+                }
+                continue;
+            }
+        };
         names.sort();
         // Pushed in reverse so that the stack pops them in sorted order.
         let mut subdirs = Vec::new();
@@ -127,4 +140,10 @@ pub fn walk(limits: &Limits) -> Result<Walk> {
     }
     out.found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+fn list(dir: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+    fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect()
 }

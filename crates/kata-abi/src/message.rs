@@ -244,6 +244,12 @@ pub enum RefusalReason {
     },
     /// A file where a directory is needed, or the reverse (`a` and `a/b`).
     Conflict,
+    /// A directory that could not be listed: WASI preview 1 cannot name a
+    /// non-UTF-8 entry, so one such name hides its whole directory.
+    Unlistable {
+        /// Why.
+        error: String,
+    },
     /// The tar stream broke here; nothing after it was read.
     Malformed {
         /// The tar reader's complaint.

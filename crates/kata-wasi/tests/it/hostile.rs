@@ -340,3 +340,43 @@ fn thousands_of_refusals_are_counted_not_listed() {
     assert_eq!(report.refused.len(), kata_abi::MAX_REFUSALS_LISTED);
     assert_eq!(report.refused_count(), 2_000);
 }
+
+#[test]
+fn odd_names_planted_in_the_directory_are_reported_without_failing_the_harvest() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let kata = Kata::new();
+    fs::create_dir(kata.dir().join("sub")).unwrap();
+    // WASI preview 1 cannot name this entry: its directory cannot be listed.
+    fs::write(kata.dir().join(OsStr::from_bytes(b"sub/bad\xffname")), "x").unwrap();
+    fs::write(kata.dir().join("sub/hidden.txt"), "x").unwrap();
+    fs::write(kata.dir().join("new\nline"), "x").unwrap();
+    fs::write(kata.dir().join("fine.txt"), "fine").unwrap();
+    let (delta, report) = guest()
+        .harvest_dir(&kata.dir(), &Default::default(), &Limits::default())
+        .unwrap();
+    assert!(
+        report
+            .refused
+            .iter()
+            .any(|r| r.path == "sub" && matches!(r.reason, RefusalReason::Unlistable { .. })),
+        "{:?}",
+        report.refused
+    );
+    assert_refusal(
+        &report,
+        "new\nline",
+        &RefusalReason::BadPath {
+            error: PathError::Control,
+        },
+    );
+    assert_eq!(
+        delta.created.keys().map(|p| p.as_str()).collect::<Vec<_>>(),
+        ["fine.txt"]
+    );
+    assert!(
+        !kata.dir().join("new\nline").exists(),
+        "a name it could read but refused is removed"
+    );
+    kata.assert_nothing_escaped();
+}

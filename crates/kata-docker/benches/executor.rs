@@ -61,6 +61,7 @@ fn main() {
         through_executor();
         bare();
     }
+    let rss_before = rss_mib();
     let (mut ours, mut theirs, mut phases) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let (took, durations) = through_executor();
@@ -82,6 +83,10 @@ fn main() {
         ms(mean_of(|d| d.cleanup)),
     );
     println!(
+        "bench process RSS: {rss_before} MiB after warm-up, {} MiB after the runs",
+        rss_mib()
+    );
+    println!(
         "ratio executor / docker run: {:.2} (medians), {:.2} (means)",
         ms(median(&mut ours)) / ms(median(&mut theirs)),
         ms(mean(&ours)) / ms(mean(&theirs)),
@@ -96,6 +101,16 @@ fn sandbox_tar() -> Vec<u8> {
     b.append_data(&mut h, "cyber-dojo.sh", &b"true"[..])
         .unwrap();
     b.into_inner().unwrap()
+}
+
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kb / 1024
 }
 
 fn ms(d: Duration) -> f64 {

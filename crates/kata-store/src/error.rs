@@ -19,7 +19,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A git operation on a kata's history failed.
-    #[error("kata {kata}: {action} in {}: {source}", path.display())]
+    #[error("kata {kata}: {action} in {}: {source:#}", path.display())]
     Git {
         /// The kata.
         kata: KataId,
@@ -28,6 +28,7 @@ pub enum StoreError {
         /// The kata's history repository.
         path: PathBuf,
         /// gix's error, boxed so that gix stays out of this crate's API.
+        /// The message shows its whole chain.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },

@@ -164,8 +164,13 @@ impl Meta {
 
 /// The one-line commit message: `run 3: red (status 2, 1.23 s)`.
 pub(crate) fn commit_message(event: &Event) -> String {
+    // Escaped: the status is the runner's string, and a newline in it would
+    // break the one-line subject (and the reflog line, which forbids one).
     format!(
         "run {}: {} (status {}, {:.2} s)\n",
-        event.index, event.outcome, event.status, event.duration_secs
+        event.index,
+        event.outcome,
+        event.status.escape_debug(),
+        event.duration_secs
     )
 }

@@ -235,3 +235,18 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
         other => other.map_err(io::Error::from),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server shares one store between request handlers and moves
+    /// errors across tasks.
+    #[test]
+    fn store_and_errors_cross_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<DirKatas>();
+        shareable::<StoreError>();
+        shareable::<Event>();
+    }
+}

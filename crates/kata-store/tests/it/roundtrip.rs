@@ -125,3 +125,38 @@ fn a_duration_that_is_not_a_number_is_refused() {
     }
     assert!(!katas.history_dir(&kata).exists());
 }
+
+#[test]
+fn strings_with_newlines_and_quotes_are_kept_as_they_are() {
+    let (_tmp, katas) = store();
+    let kata = id("quotes");
+    let mut event = run(1);
+    event.status = "2\nnot a second line".into();
+    event.image = "a \"quoted\" image".into();
+    event.stdout.content = "\0nul and \u{7f} bytes\r\n".into();
+    let stored = katas.append(&kata, event).unwrap();
+    assert_eq!(katas.last(&kata).unwrap(), Some(stored));
+}
+
+/// `git init` in cyber-dojo.sh makes text files under `.git/` that the
+/// harvest returns; git itself would refuse to check them out, but a bare
+/// history only stores them.
+#[test]
+fn files_under_dot_git_are_stored_like_any_other() {
+    let (_tmp, katas) = store();
+    let kata = id("dotgit");
+    let mut event = run(1);
+    event
+        .files
+        .insert(path(".git/HEAD"), "ref: refs/heads/master\n".into());
+    event
+        .files
+        .insert(path("sub/.git/config"), "[core]\n".into());
+    let stored = katas.append(&kata, event).unwrap();
+    assert_eq!(katas.events(&kata).unwrap(), vec![stored]);
+    let repo = katas.history_dir(&kata);
+    assert_eq!(
+        crate::common::git(&repo, &["show", "1:files/.git/HEAD"]),
+        "ref: refs/heads/master\n"
+    );
+}

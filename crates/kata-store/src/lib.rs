@@ -12,6 +12,10 @@
 //!   (`refs/tags/3`). Each commit's tree holds `event.json`, `stdout`,
 //!   `stderr` and `files/<path>`, so `git -C history.git log` and
 //!   `git -C history.git show 3:files/hiker.c` work as usual.
+//! * `append.lock` — an empty file that appends `flock`.
+//!
+//! The kata directory and those above it are the server's alone (mode
+//! `0700`): the run container sees only `sandbox/`, through its bind mount.
 //!
 //! ```
 //! use kata_store::{DirKatas, NewEvent};

@@ -98,8 +98,8 @@ fn hand_over(dir: &OwnedFd, name: &str) -> io::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    // fchmod, unlike mkdir's mode, is not cut by the umask; it must come after
-    // fchown, which clears the setgid bit.
+    // fchmod, unlike mkdir's mode, is not cut by the umask; it comes after
+    // fchown because chown may clear set-id bits.
     rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
     Ok(())
 }

@@ -29,6 +29,26 @@ pub async fn dropped_future_removes_the_container() {
     assert_gone(&id, Duration::from_secs(5)).await;
 }
 
+/// Dropped while the create request is still in flight: the guard cannot
+/// know the container yet, so it keeps looking for it by name.
+pub async fn future_dropped_during_create_removes_the_container() {
+    let id = kata_id();
+    let run = executor()
+        .await
+        .run(job(BUSYBOX, &id, &[("cyber-dojo.sh", b"sleep 30")], 20));
+    let dropped = tokio::time::timeout(Duration::from_millis(3), run).await;
+    assert!(dropped.is_err(), "the run finished in 3 ms");
+    // The container may appear only now; give the engine time to create it
+    // before checking that it went again.
+    let mut seen = false;
+    for _ in 0..20 {
+        seen |= !containers_of(&id).await.is_empty();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("container seen after the drop: {seen}");
+    assert_gone(&id, Duration::from_secs(12)).await;
+}
+
 /// A panic unwinding through a task that awaits a run.
 pub async fn panic_removes_the_container() {
     let id = kata_id();

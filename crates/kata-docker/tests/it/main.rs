@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         bombs::shell_fork_bomb_left_behind,
         bombs::file_handle_exhaustion,
         cleanup::dropped_future_removes_the_container,
+        cleanup::future_dropped_during_create_removes_the_container,
         cleanup::panic_removes_the_container,
         cleanup::reaper_removes_orphans,
         engine_facts::put_archive_into_tmpfs_is_lost,

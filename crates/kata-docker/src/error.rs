@@ -38,6 +38,16 @@ pub enum ExecError {
         message: String,
     },
 
+    /// The engine could not start the container's process: the image has no
+    /// `/bin/sh` to run the wrapper with, or its configuration is unusable.
+    #[error("cannot start a container of image {image}: {message}")]
+    CannotStart {
+        /// The image, normalised.
+        image: String,
+        /// The engine's explanation.
+        message: String,
+    },
+
     /// The container ended normally but what it sent back is not the
     /// expected tar stream (e.g. the script deleted or replaced the wrapper's
     /// result files).
@@ -70,6 +80,15 @@ pub enum ExecError {
     /// cannot enforce (e.g. memory limits on a kernel without them).
     #[error("configuration: {0}")]
     Config(String),
+
+    /// An access to the katas volume through its data container failed.
+    #[error("data container {container}: {message}")]
+    DataContainer {
+        /// The data container's name.
+        container: String,
+        /// What failed, with the script's diagnostics.
+        message: String,
+    },
 
     /// The Docker engine could not be reached or refused a request.
     #[error("Docker engine, {context}: {source}")]

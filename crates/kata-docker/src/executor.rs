@@ -26,7 +26,7 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use crate::guard::{self, ContainerGuard, Removed};
 use crate::harvest::{Harvest, harvest};
 use crate::image::normalize_image;
-use crate::wrapper::{self, EXIT_NO_BASH, EXIT_TAR_INCOMPLETE};
+use crate::wrapper::{self, EXIT_NO_BASH, EXIT_NO_SHELL, EXIT_TAR_INCOMPLETE};
 use crate::{
     Captured, Durations, ExecError, ExecutorConfig, Limits, PullState, RunJob, RunResult, Sandbox,
 };
@@ -108,6 +108,11 @@ impl Executor {
         &self.config
     }
 
+    /// The engine connection, for the data container (`crate::data`).
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
     /// Runs `bash ./cyber-dojo.sh` in `/sandbox` of a fresh container and
     /// removes the container.
     ///
@@ -118,7 +123,8 @@ impl Executor {
     ///
     /// A script that fails is a [`RunResult`] with its status; an image that
     /// cannot run scripts at all is an error ([`ExecError::ImageNotFound`],
-    /// [`ExecError::NoBash`], [`ExecError::Wrapper`]).
+    /// [`ExecError::NoBash`], [`ExecError::CannotStart`],
+    /// [`ExecError::Wrapper`]).
     pub async fn run(&self, job: RunJob) -> Result<RunResult, ExecError> {
         let started = Instant::now();
         let budget = Duration::from_secs(u64::from(job.max_seconds.max(1)));
@@ -346,10 +352,21 @@ impl Executor {
         durations.create = started.elapsed();
 
         let running = Instant::now();
-        self.docker
-            .start_container(name, None)
-            .await
-            .map_err(ExecError::engine("starting the container"))?;
+        match self.docker.start_container(name, None).await {
+            Ok(()) => {}
+            // The runtime refused the process (e.g. no /bin/sh): the image's
+            // fault, not the engine's.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 400,
+                message,
+            }) => return Err(ExecError::CannotStart { image, message }),
+            Err(source) => {
+                return Err(ExecError::Engine {
+                    context: "starting the container",
+                    source,
+                });
+            }
+        }
 
         // The wrapper's tar is unpacked while it streams in, on a blocking
         // thread fed through a bounded channel: memory holds the caps, not
@@ -456,6 +473,11 @@ impl Executor {
             }
             EXIT_NO_BASH => Err(ExecError::NoBash {
                 image: image.to_owned(),
+            }),
+            // docker-init could not exec the wrapper's shell.
+            EXIT_NO_SHELL => Err(ExecError::CannotStart {
+                image: image.to_owned(),
+                message: diagnostics(),
             }),
             // The wrapper itself was OOM-killed: its results died with it.
             status if oom_killed => Ok(RunResult {

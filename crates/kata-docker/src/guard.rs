@@ -1,5 +1,6 @@
-//! Removes a run's container on every path out of [`Executor::run`]
-//! (crate::Executor::run), the future being dropped and a panic included.
+//! Removes a run's container on every path out of
+//! [`Executor::run`](crate::Executor::run), the future being dropped and a
+//! panic included.
 
 use std::time::Duration;
 

@@ -50,6 +50,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod data;
 mod error;
 mod executor;
 mod guard;
@@ -59,6 +60,7 @@ mod job;
 mod wrapper;
 
 pub use config::{Caps, ExecutorConfig, Limits, Ulimit};
+pub use data::{DATA_MOUNT, DataContainer, LABEL_DATA, Write, Written};
 pub use error::ExecError;
 pub use executor::{Executor, LABEL_INSTANCE, LABEL_KATA};
 pub use job::{Captured, Durations, PullState, RunJob, RunResult, Sandbox};

@@ -18,6 +18,9 @@
 //! the caller and PID 1) before `/sandbox` is archived, so the archive is a
 //! snapshot of the sandbox as the script left it.
 
+/// docker-init's status when it cannot exec `/bin/sh`; the wrapper never
+/// exits with it (a missing `tar` or `head` fails a step with its own code).
+pub(crate) const EXIT_NO_SHELL: i64 = 127;
 /// The image has no bash.
 pub(crate) const EXIT_NO_BASH: i64 = 92;
 /// `tar -c` reported an error: the archive may lack some files.

@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use kata_docker::{ExecError, PullState};
+use kata_docker::{ExecError, Limits, PullState};
 
 use crate::support::*;
 
@@ -66,4 +66,41 @@ pub async fn invalid_image_name() {
         .await
         .unwrap_err();
     assert!(matches!(err, ExecError::InvalidImage { .. }), "{err:?}");
+}
+
+/// An image without `/bin/sh` cannot run the wrapper: a clear error, not an
+/// engine failure. The image is one file, imported here through the API.
+pub async fn image_without_sh() {
+    let image = "kata-runner-test/no-sh:latest";
+    let docker = docker().await;
+    if docker.inspect_image(image).await.is_err() {
+        let rootfs = sandbox_tar(&[("etc/motd", b"no shell here\n")]);
+        let options = bollard::query_parameters::CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some("kata-runner-test/no-sh".into()),
+            tag: Some("latest".into()),
+            ..Default::default()
+        };
+        let mut import =
+            docker.create_image(Some(options), Some(bollard::body_full(rootfs.into())), None);
+        while let Some(step) = futures_util::StreamExt::next(&mut import).await {
+            step.expect("importing a one-file image");
+        }
+    }
+    // With docker-init the shell is missed by docker-init; without it, by
+    // the runtime when the container starts.
+    for init in [true, false] {
+        let id = kata_id();
+        let mut job = job(image, &id, &[("cyber-dojo.sh", b"echo hi")], 10);
+        job.limits = Some(Limits {
+            init,
+            ..Limits::default()
+        });
+        let err = executor().await.run(job).await.unwrap_err();
+        assert!(
+            matches!(&err, ExecError::CannotStart { message, .. } if message.contains("/bin/sh")),
+            "init {init}: {err:?}"
+        );
+        assert_gone(&id, Duration::ZERO).await;
+    }
 }

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         engine_facts::wait_reports_non_zero_exit_as_error,
         floods::floods_are_capped_and_memory_stays_flat,
         images::image_without_bash,
+        images::image_without_sh,
         images::missing_image_and_pulling,
         images::invalid_image_name,
         inside::user_and_group,

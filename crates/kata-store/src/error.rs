@@ -32,6 +32,15 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The Docker volume backend's data container failed.
+    #[error("{}{source}", kata.as_ref().map(|k| format!("kata {k}: ")).unwrap_or_default())]
+    Volume {
+        /// The kata, when the failure was about one.
+        kata: Option<KataId>,
+        /// The executor's error.
+        #[source]
+        source: kata_docker::ExecError,
+    },
     /// The history holds something this crate would not have written: a gap
     /// in the indices, a commit without `event.json`, a file that is not UTF-8.
     #[error("kata {kata}: history is corrupt at commit {commit}: {what}")]

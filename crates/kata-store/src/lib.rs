@@ -87,8 +87,10 @@
 mod error;
 mod event;
 mod history;
+mod katas;
 mod lock;
 mod sandbox;
+mod volume;
 
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
@@ -99,7 +101,9 @@ use kata_types::KataId;
 
 pub use error::StoreError;
 pub use event::{Event, NewEvent};
+pub use katas::{Katas, SandboxHome};
 pub use sandbox::{SANDBOX_GID, SANDBOX_MODE, SANDBOX_MODE_UNOWNED, SANDBOX_UID};
+pub use volume::VolumeKatas;
 
 use history::History;
 use lock::KataLocks;

@@ -84,8 +84,8 @@ pub struct Limits {
     /// ...except these (e.g. `SYS_PTRACE` for AddressSanitizer images).
     pub cap_add: Vec<String>,
     /// Mount the image's filesystem read-only; only the tmpfs mounts (and a
-    /// bind-mounted sandbox) are writable. Turn off for images whose tools
-    /// insist on writing elsewhere.
+    /// bind-mounted sandbox) are writable, so `$HOME` is not (cyber-dojo's is).
+    /// Turn off for images whose tools insist on writing elsewhere.
     pub read_only_rootfs: bool,
     /// Size of the tmpfs at `/sandbox`, in bytes (not used when the sandbox
     /// is bind-mounted).

@@ -174,6 +174,26 @@ impl DataContainer {
         &self.name
     }
 
+    /// Removes the data container and its volume, with every kata in it.
+    /// For tests and for operators retiring a store; never called by a run.
+    pub async fn destroy(self, volume: &str) -> Result<(), ExecError> {
+        let options = bollard::query_parameters::RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match self.docker.remove_container(&self.name, Some(options)).await {
+            Ok(()) | Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(source) => {
+                return Err(ExecError::Engine { context: "removing the data container", source });
+            }
+        }
+        match self.docker.remove_volume(volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await {
+            Ok(()) | Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(source) => Err(ExecError::Engine { context: "removing the katas volume", source }),
+        }
+    }
+
     /// The bytes of `path` (relative to the volume), or `None` if missing.
     pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, ExecError> {
         let script = r#"[ -f "$1" ] || exit 44; exec cat -- "$1""#;

@@ -38,6 +38,10 @@ impl Drop for Scratch {
 
 impl Scratch {
     async fn create(entrypoint: &[&str], host_config: HostConfig) -> Self {
+        Self::create_with_stdin(entrypoint, host_config, false).await
+    }
+
+    async fn create_with_stdin(entrypoint: &[&str], host_config: HostConfig, stdin: bool) -> Self {
         let id = kata_id();
         let name = format!("{TEST_INSTANCE}-facts-{id}");
         let body = ContainerCreateBody {
@@ -49,6 +53,9 @@ impl Scratch {
                 (LABEL_KATA.to_owned(), id.to_string()),
             ])),
             host_config: Some(host_config),
+            open_stdin: Some(stdin),
+            stdin_once: Some(stdin),
+            attach_stdin: Some(stdin),
             ..Default::default()
         };
         let options = bollard::query_parameters::CreateContainerOptions {
@@ -221,4 +228,37 @@ pub async fn wait_reports_non_zero_exit_as_error() {
         Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => assert_eq!(code, 7),
         other => panic!("{other:?}"),
     }
+}
+
+/// Shutting down bollard's attach input half-closes the connection, and the
+/// engine then closes the container's stdin (`stdin_once`): the wrapper's
+/// `tar -x` sees the end of its input.
+pub async fn closing_attach_input_ends_container_stdin() {
+    use tokio::io::AsyncWriteExt;
+    let docker = docker().await;
+    let c = Scratch::create_with_stdin(&["sh", "-c", "cat; echo EOF"], HostConfig::default(), true)
+        .await;
+    let options = bollard::query_parameters::AttachContainerOptions {
+        stdin: true,
+        stdout: true,
+        stream: true,
+        ..Default::default()
+    };
+    let mut attached = docker
+        .attach_container(&c.name, Some(options))
+        .await
+        .unwrap();
+    docker.start_container(&c.name, None).await.unwrap();
+    attached.input.write_all(b"hello\n").await.unwrap();
+    attached.input.shutdown().await.unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(chunk)) = attached.output.next().await {
+            out.extend_from_slice(&chunk.into_bytes());
+        }
+    })
+    .await;
+    c.remove().await;
+    assert!(read.is_ok(), "stdin never ended: {:?}", text(&out));
+    assert_eq!(text(&out), "hello\nEOF\n");
 }

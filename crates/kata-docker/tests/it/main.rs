@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         engine_facts::put_archive_into_tmpfs_is_lost,
         engine_facts::get_archive_misses_tmpfs_and_truncates_mtimes,
         engine_facts::wait_reports_non_zero_exit_as_error,
+        engine_facts::closing_attach_input_ends_container_stdin,
         floods::floods_are_capped_and_memory_stays_flat,
         images::image_without_bash,
         images::image_without_sh,

@@ -182,15 +182,38 @@ impl DataContainer {
             v: true,
             ..Default::default()
         };
-        match self.docker.remove_container(&self.name, Some(options)).await {
-            Ok(()) | Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {}
+        match self
+            .docker
+            .remove_container(&self.name, Some(options))
+            .await
+        {
+            Ok(())
+            | Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
             Err(source) => {
-                return Err(ExecError::Engine { context: "removing the data container", source });
+                return Err(ExecError::Engine {
+                    context: "removing the data container",
+                    source,
+                });
             }
         }
-        match self.docker.remove_volume(volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await {
-            Ok(()) | Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-            Err(source) => Err(ExecError::Engine { context: "removing the katas volume", source }),
+        match self
+            .docker
+            .remove_volume(
+                volume,
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await
+        {
+            Ok(())
+            | Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(source) => Err(ExecError::Engine {
+                context: "removing the katas volume",
+                source,
+            }),
         }
     }
 

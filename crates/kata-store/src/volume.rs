@@ -42,6 +42,15 @@ impl VolumeKatas {
         self.data.name()
     }
 
+    /// Removes the data container and `volume`, every kata with them. For
+    /// tests and for retiring a store.
+    pub async fn destroy(self, volume: &str) -> Result<(), StoreError> {
+        self.data
+            .destroy(volume)
+            .await
+            .map_err(|source| StoreError::Volume { kata: None, source })
+    }
+
     fn dir(id: &KataId) -> String {
         id.shards().join("/")
     }

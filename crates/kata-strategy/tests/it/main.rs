@@ -1,0 +1,6 @@
+//! The runners end to end: real guest, real engine, the real C image with
+//! make, both katas backends. Needs the images `images/build` makes.
+
+mod incremental;
+mod isolation;
+mod support;

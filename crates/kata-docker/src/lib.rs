@@ -56,6 +56,7 @@ mod executor;
 mod guard;
 mod harvest;
 mod image;
+mod image_file;
 mod job;
 mod wrapper;
 

@@ -2,6 +2,8 @@
 //! long shell scripts. No dependencies, so it builds in seconds on a fresh
 //! machine before anything else.
 
+mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -9,6 +11,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  demo     build what is missing, start the server, run a demo kata through it
+           (red, then green) over HTTP in a real container, show its history
   test     everything CI checks: the wasm target, the test images, rustfmt,
            clippy, and every test of the workspace against the real engine
   images   build the Docker test images (idempotent, cached by tag)
@@ -18,6 +22,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("demo") => demo::demo(),
         Some("images") => images(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -37,7 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -45,7 +50,7 @@ fn root() -> PathBuf {
 }
 
 /// Runs a command in the workspace root, echoing it; fails on non-zero exit.
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
@@ -59,13 +64,13 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn cargo(args: &[&str]) -> Result<(), String> {
+pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(&cargo, args)
 }
 
 /// The guest is built for wasm32-wasip1 by kata-wasi's build script.
-fn wasm_target() -> Result<(), String> {
+pub(crate) fn wasm_target() -> Result<(), String> {
     run("rustup", &["target", "add", "wasm32-wasip1"])
 }
 

@@ -279,6 +279,24 @@ fi"#;
 
     /// Runs `sh -c script` in the volume's directory with `args` as `$1…`;
     /// returns its status and stdout (capped; stderr is appended on failure).
+    /// Runs a script of the caller's in the volume's directory, `args` as
+    /// `$1…`, `stdin` on its stdin: for work that must be one exec (each
+    /// costs a process in the container and three API calls). Returns the
+    /// exit status and stdout (capped), stderr appended when it failed.
+    pub async fn run_script(
+        &self,
+        script: &str,
+        args: &[&str],
+        stdin: Option<Vec<u8>>,
+    ) -> Result<(i64, Vec<u8>), ExecError> {
+        self.exec(script, args, stdin).await
+    }
+
+    /// An error for a script that failed.
+    pub fn script_failed(&self, what: &str, path: &str, status: i64, out: &[u8]) -> ExecError {
+        self.failed(what, path, status, out)
+    }
+
     async fn exec(
         &self,
         script: &str,

@@ -25,7 +25,69 @@ pub enum SandboxHome {
     Volume,
 }
 
+/// What a run starts from: [`Katas::begin`].
+#[derive(Debug, Clone)]
+pub struct Begun {
+    /// The kata's newest event.
+    pub last: Option<Event>,
+    /// Where its sandbox lives.
+    pub home: SandboxHome,
+    /// The saved sandbox tar, for [`SandboxHome::Volume`] when asked for
+    /// (empty if none).
+    pub saved: Vec<u8>,
+}
+
 impl Katas {
+    /// Reads what a run starts from — the newest event, the sandbox's home,
+    /// the saved sandbox if `with_sandbox` — in as few round trips as the
+    /// backend allows (one exec for a volume).
+    pub async fn begin(&self, id: &KataId, with_sandbox: bool) -> Result<Begun, StoreError> {
+        match self {
+            Self::Dir(d) => {
+                let last = blocking(d, id, |d, id| d.last(id)).await?;
+                let home = if with_sandbox {
+                    blocking(d, id, |d, id| d.sandbox_dir(id))
+                        .await
+                        .map(SandboxHome::Dir)?
+                } else {
+                    SandboxHome::Dir(d.kata_dir(id).join("sandbox"))
+                };
+                Ok(Begun {
+                    last,
+                    home,
+                    saved: Vec::new(),
+                })
+            }
+            Self::Volume(v) => {
+                let (last, saved) = v.begin(id, with_sandbox).await?;
+                Ok(Begun {
+                    last,
+                    home: SandboxHome::Volume,
+                    saved,
+                })
+            }
+        }
+    }
+
+    /// Saves what a run leaves: the event and, for a volume, the sandbox tar
+    /// if it is kept; in one exec for a volume. `begun` is what
+    /// [`Katas::begin`] read.
+    pub async fn finish(
+        &self,
+        id: &KataId,
+        begun: &Begun,
+        event: NewEvent,
+        sandbox: Option<Vec<u8>>,
+    ) -> Result<Event, StoreError> {
+        match self {
+            Self::Dir(d) => blocking(d, id, move |d, id| d.append(id, event)).await,
+            Self::Volume(v) => {
+                let last = begun.last.as_ref().map_or(0, |e| e.index);
+                v.finish(id, last, event, sandbox).await
+            }
+        }
+    }
+
     /// Where `id`'s sandbox lives (a directory backend creates it).
     pub async fn sandbox_home(&self, id: &KataId) -> Result<SandboxHome, StoreError> {
         match self {

@@ -101,7 +101,7 @@ use kata_types::KataId;
 
 pub use error::StoreError;
 pub use event::{Event, NewEvent};
-pub use katas::{Katas, SandboxHome};
+pub use katas::{Begun, Katas, SandboxHome};
 pub use sandbox::{SANDBOX_GID, SANDBOX_MODE, SANDBOX_MODE_UNOWNED, SANDBOX_UID};
 pub use volume::VolumeKatas;
 

@@ -83,6 +83,110 @@ impl VolumeKatas {
         Ok(())
     }
 
+    /// What a run starts from, in one exec: the newest event, and (if
+    /// `with_sandbox`) the saved sandbox tar (empty if none).
+    pub async fn begin(
+        &self,
+        id: &KataId,
+        with_sandbox: bool,
+    ) -> Result<(Option<Event>, Vec<u8>), StoreError> {
+        // Sizes first, then the bytes: the host checks that they add up.
+        let script = r#"d="$1"
+last=$(ls "$d/events" 2>/dev/null | grep '^[0-9]*\.json$' | sort | tail -n 1)
+if [ -n "$last" ]; then n=$(wc -c < "$d/events/$last"); else n=0; fi
+if [ "$2" = 1 ] && [ -f "$d/sandbox.tar" ]; then t=$(wc -c < "$d/sandbox.tar"); else t=0; fi
+printf '%s %s\n' $n $t
+[ "$n" = 0 ] || cat "$d/events/$last"
+[ "$t" = 0 ] || cat "$d/sandbox.tar""#;
+        let dir = Self::dir(id);
+        let flag = if with_sandbox { "1" } else { "0" };
+        let (status, out) = self
+            .data
+            .run_script(script, &[&dir, flag], None)
+            .await
+            .map_err(Self::err(id))?;
+        let bad = |what: &str| StoreError::Corrupt {
+            kata: id.clone(),
+            commit: dir.clone(),
+            what: what.to_owned(),
+        };
+        if status != 0 {
+            return Err(StoreError::Volume {
+                kata: Some(id.clone()),
+                source: self.data.script_failed("loading", &dir, status, &out),
+            });
+        }
+        let newline = out
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| bad("no size line"))?;
+        let sizes = std::str::from_utf8(&out[..newline]).map_err(|_| bad("size line"))?;
+        let mut sizes = sizes.split_whitespace().map(str::parse::<usize>);
+        let (Some(Ok(n)), Some(Ok(t))) = (sizes.next(), sizes.next()) else {
+            return Err(bad("size line"));
+        };
+        let body = &out[newline + 1..];
+        if body.len() != n + t {
+            return Err(bad("a file changed while it was read"));
+        }
+        let event = if n == 0 {
+            None
+        } else {
+            Some(serde_json::from_slice(&body[..n]).map_err(|e| bad(&e.to_string()))?)
+        };
+        Ok((event, body[n..].to_vec()))
+    }
+
+    /// What a run leaves, in one exec: the sandbox (if kept) is renamed into
+    /// place, then the event is created under its index (failing if the
+    /// index is taken: appends are exclusive). `last` is the index
+    /// [`VolumeKatas::begin`] saw.
+    pub async fn finish(
+        &self,
+        id: &KataId,
+        last: u64,
+        event: NewEvent,
+        sandbox: Option<Vec<u8>>,
+    ) -> Result<Event, StoreError> {
+        let event = event.into_event(last + 1);
+        let json = serde_json::to_vec(&event).map_err(|e| StoreError::BadEvent {
+            kata: id.clone(),
+            why: e.to_string(),
+        })?;
+        // Two blobs down one stdin: the first one's length is an argument
+        // and `dd` reads exactly that (`head -c` may read ahead and lose
+        // the rest of a pipe).
+        let tar_len = sandbox.as_ref().map_or(0, Vec::len);
+        let mut stdin = sandbox.unwrap_or_default();
+        stdin.extend_from_slice(&json);
+        let script = r#"set -e
+d="$1"; t="$d/.tmp.$$"
+mkdir -p "$d/events"
+if [ "$3" -gt 0 ]; then dd of="$t.tar" bs=65536 iflag=fullblock,count_bytes count="$3" 2>/dev/null; fi
+cat > "$t.json"
+if [ "$3" -gt 0 ]; then mv -f "$t.tar" "$d/sandbox.tar"; fi
+if ln "$t.json" "$d/events/$2.json" 2>/dev/null; then rm -f "$t.json"; else rm -f "$t.json"; exit 17; fi"#;
+        let dir = Self::dir(id);
+        let index = format!("{:06}", event.index);
+        let len = tar_len.to_string();
+        let (status, out) = self
+            .data
+            .run_script(script, &[&dir, &index, &len], Some(stdin))
+            .await
+            .map_err(Self::err(id))?;
+        match status {
+            0 => Ok(event),
+            17 => Err(StoreError::Contended {
+                kata: id.clone(),
+                attempts: 1,
+            }),
+            _ => Err(StoreError::Volume {
+                kata: Some(id.clone()),
+                source: self.data.script_failed("saving", &dir, status, &out),
+            }),
+        }
+    }
+
     /// Appends `event` with the next index.
     pub async fn append(&self, id: &KataId, event: NewEvent) -> Result<Event, StoreError> {
         for _ in 0..APPEND_TRIES {

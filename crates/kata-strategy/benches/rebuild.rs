@@ -87,23 +87,29 @@ fn main() {
             "{}",
             report.event.stderr.content
         );
-        (started.elapsed(), c_kata::compiled(&report).len())
+        (
+            started.elapsed(),
+            c_kata::compiled(&report).len(),
+            report.timings,
+        )
     };
     // The first run of each builds everything; it is not timed.
     for i in 0..configs.len() {
         run(i, &files);
     }
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
+    let mut phases: Vec<Vec<kata_strategy::Timings>> = vec![Vec::new(); configs.len()];
     for n in 0..runs {
         files.insert(
             SandboxPath::new("f07.c").unwrap(),
             format!("int f07(void) {{ return 7 + {n} - {n}; }}\n"),
         );
         for (i, t) in times.iter_mut().enumerate() {
-            let (elapsed, compiled) = run(i, &files);
+            let (elapsed, compiled, timings) = run(i, &files);
             let want = if i == 0 { 17 } else { 1 };
             assert_eq!(compiled, want, "{}", configs[i].0);
             t.push(elapsed);
+            phases[i].push(timings);
         }
     }
     rt.block_on(volume.destroy(&volume_name)).unwrap();
@@ -122,6 +128,22 @@ fn main() {
             "| {name} | {compiled} | {:.0} ms | {:.2} |",
             medians[i].as_secs_f64() * 1e3,
             medians[i].as_secs_f64() / medians[0].as_secs_f64()
+        );
+    }
+    println!("\nwhere the time goes (mean ms):");
+    println!("| runner and backend | prepare | container | harvest | save |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (i, (name, ..)) in configs.iter().enumerate() {
+        let n = phases[i].len() as f64;
+        let mean = |f: fn(&kata_strategy::Timings) -> Duration| {
+            phases[i].iter().map(|t| f(t).as_secs_f64()).sum::<f64>() / n * 1e3
+        };
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            mean(|t| t.prepare),
+            mean(|t| t.container),
+            mean(|t| t.harvest),
+            mean(|t| t.save)
         );
     }
 }

@@ -1,13 +1,7 @@
 //! Traffic lights: a run's output → red, amber or green.
 
+pub use kata_types::Judge;
 use kata_types::Outcome;
-
-/// Gives a finished run its colour.
-pub trait Judge: Send + Sync {
-    /// `Ok(Red | Amber | Green)`, or why no colour could be given (the run
-    /// is then `faulty`, with the reason in its log).
-    fn colour(&self, stdout: &str, stderr: &str, status: i32) -> Result<Outcome, String>;
-}
 
 /// The simplest rule: status 0 is green, anything else red.
 #[derive(Debug, Clone, Copy, Default)]

@@ -127,6 +127,11 @@ impl Runner {
         &self.katas
     }
 
+    /// The guest, for reading a kata directory the same way runs do.
+    pub fn guest(&self) -> &Guest {
+        &self.guest
+    }
+
     /// The executor, for pulling images and reaping.
     pub fn executor(&self) -> &Executor {
         &self.executor
@@ -147,13 +152,18 @@ impl Runner {
 
         // 1. The sandbox to run: fresh, or the kata's saved one synced with
         //    the request. Only the guest touches files.
-        let previous: BTreeSet<SandboxPath> = match self.katas.last(&id).await.map_err(store_err)? {
-            Some(event) => event.files.into_keys().collect(),
+        let wants_saved = plan.start == Start::Saved || plan.keep == Keep::Sandbox;
+        let mut begun = self
+            .katas
+            .begin(&id, wants_saved)
+            .await
+            .map_err(store_err)?;
+        let previous: BTreeSet<SandboxPath> = match &begun.last {
+            Some(event) => event.files.keys().cloned().collect(),
             None => BTreeSet::new(),
         };
         let now = Timestamp::now();
-        let home = self.katas.sandbox_home(&id).await.map_err(store_err)?;
-        let sandbox = match (plan.start, &home) {
+        let sandbox = match (plan.start, &begun.home) {
             (Start::Fresh, _) => {
                 let files = req.files.clone();
                 let tar = self
@@ -172,7 +182,7 @@ impl Runner {
                 Sandbox::BindMount(dir.clone())
             }
             (Start::Saved, SandboxHome::Volume) => {
-                let saved = self.katas.load_sandbox(&id).await.map_err(store_err)?;
+                let saved = std::mem::take(&mut begun.saved);
                 let (files, prev, limits) =
                     (req.files.clone(), previous.clone(), self.limits.clone());
                 let (tar, _) = self
@@ -209,9 +219,12 @@ impl Runner {
             ) => (None, Some(e.to_string())),
             Err(source) => return Err(RunError::Exec { id, source }),
         };
-        let (delta, report) = match &result {
-            Some(r) if !r.timed_out => self.harvest(&id, &req, r, bind, &home, plan.keep).await?,
-            _ => (Delta::default(), Report::default()),
+        let (delta, report, kept) = match &result {
+            Some(r) if !r.timed_out => {
+                self.harvest(&id, &req, r, bind, &begun.home, plan.keep)
+                    .await?
+            }
+            _ => (Delta::default(), Report::default(), None),
         };
         timings.harvest = t.elapsed();
 
@@ -239,7 +252,11 @@ impl Runner {
             changed: delta.changed.keys().cloned().collect(),
             deleted: delta.deleted.clone(),
         };
-        let event = self.katas.append(&id, event).await.map_err(store_err)?;
+        let event = self
+            .katas
+            .finish(&id, &begun, event, kept)
+            .await
+            .map_err(store_err)?;
         timings.save = t.elapsed();
         timings.total = started.elapsed();
         tracing::info!(
@@ -259,7 +276,8 @@ impl Runner {
     }
 
     /// Checks what the run left and works out the delta; keeps the sandbox
-    /// when the plan says so.
+    /// when the plan says so (a directory now; for a volume, the checked tar
+    /// is returned, to be saved with the event).
     async fn harvest(
         &self,
         id: &KataId,
@@ -268,7 +286,7 @@ impl Runner {
         bind: bool,
         home: &SandboxHome,
         keep: Keep,
-    ) -> Result<(Delta, Report), RunError> {
+    ) -> Result<(Delta, Report, Option<Vec<u8>>), RunError> {
         let baseline = req.files.clone();
         let limits = self.limits.clone();
         if bind {
@@ -276,11 +294,12 @@ impl Runner {
                 unreachable!("only a directory home is bind-mounted")
             };
             let dir: PathBuf = dir.clone();
-            return self
+            let (delta, report) = self
                 .guest_call("harvesting the kata's sandbox", id, move |g| {
                     g.harvest_dir(&dir, &baseline, &limits)
                 })
-                .await;
+                .await?;
+            return Ok((delta, report, None));
         }
         let tar = result.sandbox_tar.clone().unwrap_or_default();
         let (checked, delta, report) = self
@@ -288,28 +307,19 @@ impl Runner {
                 g.harvest_tar(&tar, &baseline, &limits)
             })
             .await?;
-        if keep == Keep::Sandbox {
-            match home {
-                SandboxHome::Volume => {
-                    self.katas
-                        .save_sandbox(id, checked)
-                        .await
-                        .map_err(|source| RunError::Store {
-                            id: id.clone(),
-                            source,
-                        })?
-                }
-                SandboxHome::Dir(dir) => {
-                    let dir = dir.clone();
-                    let limits = self.limits.clone();
-                    self.guest_call("keeping the sandbox", id, move |g| {
-                        g.unpack(&dir, &checked, &limits)
-                    })
-                    .await?;
-                }
+        match (keep, home) {
+            (Keep::History, _) => Ok((delta, report, None)),
+            (Keep::Sandbox, SandboxHome::Volume) => Ok((delta, report, Some(checked))),
+            (Keep::Sandbox, SandboxHome::Dir(dir)) => {
+                let dir = dir.clone();
+                let limits = self.limits.clone();
+                self.guest_call("keeping the sandbox", id, move |g| {
+                    g.unpack(&dir, &checked, &limits)
+                })
+                .await?;
+                Ok((delta, report, None))
             }
         }
-        Ok((delta, report))
     }
 
     /// Runs a guest call off the async threads: it is CPU-bound, and

@@ -70,7 +70,9 @@ impl TryFrom<RawRule> for Rule {
             RawRule {
                 otherwise: Some(_), ..
             } => Err(r#"an "else" rule has no "if" or "then""#.into()),
-            RawRule { condition: None, .. } => Err(r#"a rule needs "if" and "then", or "else""#.into()),
+            RawRule {
+                condition: None, ..
+            } => Err(r#"a rule needs "if" and "then", or "else""#.into()),
             RawRule { then: None, .. } => Err(r#"an "if" needs a "then" colour"#.into()),
         }
     }
@@ -144,10 +146,14 @@ impl TryFrom<serde_json::Value> for StatusTest {
                 match op.as_str() {
                     "==" => int(n).map(Self::Eq),
                     "!=" => int(n).map(Self::Ne),
-                    other => Err(format!(r#"unknown status operator "{other}"; use "==" or "!=""#)),
+                    other => Err(format!(
+                        r#"unknown status operator "{other}"; use "==" or "!=""#
+                    )),
                 }
             }
-            _ => Err(format!(r#"a status test is a number or {{"==": n}} or {{"!=": n}}, not {v}"#)),
+            _ => Err(format!(
+                r#"a status test is a number or {{"==": n}} or {{"!=": n}}, not {v}"#
+            )),
         }
     }
 }
@@ -248,9 +254,14 @@ fn compile(c: &Condition, depth: usize) -> Result<Cond, String> {
         return Err("conditions nested too deeply".into());
     }
     let re = |p: &str, field: &str| {
-        crate::ruby::regex::build(&format!("(?m){p}")).map_err(|e| format!(r#""{field}" pattern {p:?}: {e}"#))
+        crate::ruby::regex::build(&format!("(?m){p}"))
+            .map_err(|e| format!(r#""{field}" pattern {p:?}: {e}"#))
     };
-    let many = |cs: &[Condition]| cs.iter().map(|c| compile(c, depth + 1)).collect::<Result<Vec<_>, _>>();
+    let many = |cs: &[Condition]| {
+        cs.iter()
+            .map(|c| compile(c, depth + 1))
+            .collect::<Result<Vec<_>, _>>()
+    };
     Ok(match c {
         Condition::Status(t) => Cond::Status(*t),
         Condition::Stdout(p) => Cond::Stdout(re(p, "stdout")?),
@@ -296,7 +307,10 @@ fn holds(c: &Cond, run: &mut Run<'_>) -> bool {
         Cond::Stderr(re) => re.is_match(run.stderr),
         Cond::Output(re) => {
             let (stdout, stderr) = (run.stdout, run.stderr);
-            re.is_match(run.output.get_or_insert_with(|| format!("{stdout}{stderr}")))
+            re.is_match(
+                run.output
+                    .get_or_insert_with(|| format!("{stdout}{stderr}")),
+            )
         }
         Cond::All(cs) => cs.iter().all(|c| holds(c, run)),
         Cond::Any(cs) => cs.iter().any(|c| holds(c, run)),

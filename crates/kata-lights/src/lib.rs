@@ -178,10 +178,11 @@ impl Rules {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         check_len(text)?;
         if text.trim_start().starts_with('[') {
-            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError::Json {
-                rule: None,
-                message: e.to_string(),
-            })?;
+            let v: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| ParseError::Json {
+                    rule: None,
+                    message: e.to_string(),
+                })?;
             Self::from_json(&v)
         } else {
             Self::from_ruby(text)
@@ -210,7 +211,9 @@ fn check_len(src: &str) -> Result<(), ParseError> {
 impl Judge for Rules {
     fn colour(&self, stdout: &str, stderr: &str, status: i32) -> Result<Outcome, String> {
         match &self.inner {
-            Inner::Declarative(_, compiled) => compiled.colour(stdout, stderr, status).map(Outcome::from),
+            Inner::Declarative(_, compiled) => {
+                compiled.colour(stdout, stderr, status).map(Outcome::from)
+            }
             Inner::Ruby(program) => {
                 let value = ruby::run(program, stdout, stderr, status)
                     .map_err(|f| format!("{}: {}", f.pos, f.message))?;
@@ -220,7 +223,8 @@ impl Judge for Rules {
                     (ruby::Value::Sym(_) | ruby::Value::Str(_), "amber") => Ok(Outcome::Amber),
                     (ruby::Value::Sym(_) | ruby::Value::Str(_), "green") => Ok(Outcome::Green),
                     (ruby::Value::Nil, _) => Err(
-                        "the lambda returned nil; it must return :red, :amber or :green".to_string(),
+                        "the lambda returned nil; it must return :red, :amber or :green"
+                            .to_string(),
                     ),
                     _ => Err(format!(
                         "the lambda returned {}; it must return :red, :amber or :green",

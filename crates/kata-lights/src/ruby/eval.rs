@@ -59,7 +59,12 @@ fn fail<T>(pos: Pos, message: impl Into<String>) -> Result<T, Flow> {
     }))
 }
 
-pub(crate) fn run(program: &Program, stdout: &str, stderr: &str, status: i32) -> Result<Value, Failure> {
+pub(crate) fn run(
+    program: &Program,
+    stdout: &str,
+    stderr: &str,
+    status: i32,
+) -> Result<Value, Failure> {
     let mut slots = vec![Value::Nil; program.slots];
     slots[0] = Value::Str(stdout.into());
     slots[1] = Value::Str(stderr.into());
@@ -202,13 +207,19 @@ impl Machine {
                 Value::Str(s) => Value::Regex(self.compile(&s, Flags::default(), pos)?),
                 Value::Regex(r) => Value::Regex(r),
                 other => {
-                    return fail(pos, format!("no implicit conversion of {} into String", class(&other)));
+                    return fail(
+                        pos,
+                        format!("no implicit conversion of {} into String", class(&other)),
+                    );
                 }
             },
             Kind::RegexpEscape(arg) => match self.eval(arg)? {
                 Value::Str(s) | Value::Sym(s) => Value::Str(ruby_escape(&s).into()),
                 other => {
-                    return fail(pos, format!("no implicit conversion of {} into String", class(&other)));
+                    return fail(
+                        pos,
+                        format!("no implicit conversion of {} into String", class(&other)),
+                    );
                 }
             },
         })
@@ -242,8 +253,15 @@ impl Machine {
             Some(caps) => {
                 let start = caps.get(0).map_or(0, |m| m.start());
                 Value::Match(Rc::new(MatchData {
-                    groups: caps.iter().map(|g| g.map(|m| Arc::from(m.as_str()))).collect(),
-                    names: re.regex.capture_names().map(|n| n.map(String::from)).collect(),
+                    groups: caps
+                        .iter()
+                        .map(|g| g.map(|m| Arc::from(m.as_str())))
+                        .collect(),
+                    names: re
+                        .regex
+                        .capture_names()
+                        .map(|n| n.map(String::from))
+                        .collect(),
                     start,
                     char_start: s[..start].chars().count(),
                 }))
@@ -281,7 +299,10 @@ impl Machine {
                         Value::Nil
                     }
                     (Str(_), other) => {
-                        return fail(pos, format!("wrong argument type {} (expected Regexp)", class(other)));
+                        return fail(
+                            pos,
+                            format!("wrong argument type {} (expected Regexp)", class(other)),
+                        );
                     }
                     _ => return fail(pos, format!("undefined method `{sym}' for {}", class(&a))),
                 };
@@ -296,7 +317,10 @@ impl Machine {
                     (Int(x), Int(y)) => x.cmp(y),
                     (Str(x), Str(y)) => x.as_bytes().cmp(y.as_bytes()),
                     (Int(_) | Str(_), other) => {
-                        return fail(pos, format!("comparison of {} with {} failed", class(&a), inspect(other)));
+                        return fail(
+                            pos,
+                            format!("comparison of {} with {} failed", class(&a), inspect(other)),
+                        );
                     }
                     _ => return fail(pos, format!("undefined method `{sym}' for {}", class(&a))),
                 };
@@ -318,10 +342,20 @@ impl Machine {
                     Array(Rc::new(x.iter().chain(y.iter()).cloned().collect()))
                 }
                 (Int(_), other) => {
-                    return fail(pos, format!("{} can't be coerced into Integer", class(other)));
+                    return fail(
+                        pos,
+                        format!("{} can't be coerced into Integer", class(other)),
+                    );
                 }
                 (Str(_) | Array(_), other) => {
-                    return fail(pos, format!("no implicit conversion of {} into {}", class(other), class(&a)));
+                    return fail(
+                        pos,
+                        format!(
+                            "no implicit conversion of {} into {}",
+                            class(other),
+                            class(&a)
+                        ),
+                    );
                 }
                 _ => return fail(pos, format!("undefined method `+' for {}", class(&a))),
             },
@@ -336,13 +370,28 @@ impl Machine {
                         BinOp::Mul => x.checked_mul(y),
                         // Ruby rounds quotients down and gives remainders
                         // the divisor's sign.
-                        BinOp::Div => x.checked_div(y).map(|q| if x % y != 0 && (x < 0) != (y < 0) { q - 1 } else { q }),
-                        _ => x.checked_rem(y).map(|r| if r != 0 && (r < 0) != (y < 0) { r + y } else { r }),
+                        BinOp::Div => x.checked_div(y).map(|q| {
+                            if x % y != 0 && (x < 0) != (y < 0) {
+                                q - 1
+                            } else {
+                                q
+                            }
+                        }),
+                        _ => x.checked_rem(y).map(|r| {
+                            if r != 0 && (r < 0) != (y < 0) {
+                                r + y
+                            } else {
+                                r
+                            }
+                        }),
                     };
                     Int(n.ok_or_else(|| overflow(pos))?)
                 }
                 (Int(_), other) => {
-                    return fail(pos, format!("{} can't be coerced into Integer", class(other)));
+                    return fail(
+                        pos,
+                        format!("{} can't be coerced into Integer", class(other)),
+                    );
                 }
                 _ => return fail(pos, format!("undefined method `{sym}' for {}", class(&a))),
             },
@@ -391,10 +440,22 @@ impl Machine {
         }
     }
 
-    fn invoke(&mut self, method: Method, recv: Value, args: Vec<Value>, block: Option<&Block>, pos: Pos) -> R {
+    fn invoke(
+        &mut self,
+        method: Method,
+        recv: Value,
+        args: Vec<Value>,
+        block: Option<&Block>,
+        pos: Pos,
+    ) -> R {
         use Value::{Array, Bool, Int, Nil, Str};
         let name = method.name();
-        let no_method = |recv: &Value| fail(pos, format!("undefined method `{name}' for {}", class(recv)));
+        let no_method = |recv: &Value| {
+            fail(
+                pos,
+                format!("undefined method `{name}' for {}", class(recv)),
+            )
+        };
         let arg = args.first();
         Ok(match (method, &recv) {
             (Method::NilP, _) => Bool(matches!(recv, Nil)),
@@ -405,7 +466,9 @@ impl Machine {
                 let (re, text) = match (&recv, arg) {
                     (Str(s), Some(Value::Regex(r))) => (r.clone(), Arc::clone(s)),
                     // String#match(str) makes a Regexp of the string.
-                    (Str(s), Some(Str(p))) => (self.compile(p, Flags::default(), pos)?, Arc::clone(s)),
+                    (Str(s), Some(Str(p))) => {
+                        (self.compile(p, Flags::default(), pos)?, Arc::clone(s))
+                    }
                     (Value::Regex(r), Some(Str(s) | Value::Sym(s))) => (r.clone(), Arc::clone(s)),
                     (Value::Regex(_), Some(Nil)) => {
                         if set_last {
@@ -414,23 +477,36 @@ impl Machine {
                         return Ok(if set_last { Nil } else { Bool(false) });
                     }
                     (Str(_) | Value::Regex(_), Some(other)) => {
-                        return fail(pos, format!("wrong argument type {} (expected Regexp)", class(other)));
+                        return fail(
+                            pos,
+                            format!("wrong argument type {} (expected Regexp)", class(other)),
+                        );
                     }
                     _ => return no_method(&recv),
                 };
                 let found = self.search(&re, &text, pos, set_last)?;
-                if set_last { found } else { Bool(truthy(&found)) }
+                if set_last {
+                    found
+                } else {
+                    Bool(truthy(&found))
+                }
             }
             (Method::Scan, Str(s)) => match arg {
                 Some(Value::Regex(r)) => self.scan(r, s, pos)?,
                 Some(Str(needle)) if !needle.is_empty() => {
                     self.charge(pos, 1 + s.len() as u64 / 128)?;
-                    let hits: Vec<Value> = s.matches(&**needle).map(|_| Str(Arc::clone(needle))).collect();
+                    let hits: Vec<Value> = s
+                        .matches(&**needle)
+                        .map(|_| Str(Arc::clone(needle)))
+                        .collect();
                     self.charge(pos, hits.len() as u64)?;
                     Array(Rc::new(hits))
                 }
                 Some(other) => {
-                    return fail(pos, format!("wrong argument type {} (expected Regexp)", class(other)));
+                    return fail(
+                        pos,
+                        format!("wrong argument type {} (expected Regexp)", class(other)),
+                    );
                 }
                 None => return no_method(&recv),
             },
@@ -439,7 +515,12 @@ impl Machine {
                     self.charge(pos, 1 + s.len() as u64 / 128)?;
                     Bool(s.contains(&**needle))
                 }
-                Some(other) => return fail(pos, format!("no implicit conversion of {} into String", class(other))),
+                Some(other) => {
+                    return fail(
+                        pos,
+                        format!("no implicit conversion of {} into String", class(other)),
+                    );
+                }
                 None => return no_method(&recv),
             },
             (Method::IncludeP, Array(items)) => {
@@ -456,7 +537,10 @@ impl Machine {
                 Some(other) => {
                     return fail(
                         pos,
-                        format!("`{name}' with a {} argument is not supported (give a String)", class(other)),
+                        format!(
+                            "`{name}' with a {} argument is not supported (give a String)",
+                            class(other)
+                        ),
                     );
                 }
                 None => return no_method(&recv),
@@ -486,18 +570,29 @@ impl Machine {
             (Method::ToI, Str(s)) => Int(string_to_i(s).ok_or_else(|| overflow(pos))?),
             (Method::ToA, Array(_)) => recv,
             (Method::ToA, Nil) => Array(Rc::new(Vec::new())),
-            (Method::ToA, Value::Match(m)) => Array(Rc::new(m.groups.iter().map(opt_str).collect())),
-            (Method::Captures, Value::Match(m)) => Array(Rc::new(m.groups.iter().skip(1).map(opt_str).collect())),
-            (Method::Strip, Str(s)) => Str(s.trim_matches(|c| " \t\n\x0B\x0C\r\0".contains(c)).into()),
+            (Method::ToA, Value::Match(m)) => {
+                Array(Rc::new(m.groups.iter().map(opt_str).collect()))
+            }
+            (Method::Captures, Value::Match(m)) => {
+                Array(Rc::new(m.groups.iter().skip(1).map(opt_str).collect()))
+            }
+            (Method::Strip, Str(s)) => {
+                Str(s.trim_matches(|c| " \t\n\x0B\x0C\r\0".contains(c)).into())
+            }
             (Method::Chomp, Str(s)) => {
-                let t = s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')).or_else(|| s.strip_suffix('\r'));
+                let t = s
+                    .strip_suffix("\r\n")
+                    .or_else(|| s.strip_suffix('\n'))
+                    .or_else(|| s.strip_suffix('\r'));
                 Str(t.unwrap_or(s).into())
             }
             (Method::Downcase, Str(s)) => Str(s.to_lowercase().into()),
             (Method::Upcase, Str(s)) => Str(s.to_uppercase().into()),
             (Method::Lines, Str(s)) => {
                 self.charge(pos, s.len() as u64 / 16)?;
-                Array(Rc::new(s.split_inclusive('\n').map(|l| Str(l.into())).collect()))
+                Array(Rc::new(
+                    s.split_inclusive('\n').map(|l| Str(l.into())).collect(),
+                ))
             }
             (Method::Map | Method::Collect, Array(items)) => {
                 let b = block.expect("the parser requires a block");
@@ -570,10 +665,15 @@ impl Machine {
                         (Int(x), Int(y)) => x.cmp(y),
                         (Str(x), Str(y)) => x.as_bytes().cmp(y.as_bytes()),
                         _ => {
-                            return fail(pos, format!("comparison of {} with {} failed", class(item), inspect(b)));
+                            return fail(
+                                pos,
+                                format!("comparison of {} with {} failed", class(item), inspect(b)),
+                            );
                         }
                     };
-                    if (method == Method::Max && ord.is_gt()) || (method == Method::Min && ord.is_lt()) {
+                    if (method == Method::Max && ord.is_gt())
+                        || (method == Method::Min && ord.is_lt())
+                    {
                         best = Some(item);
                     }
                 }
@@ -586,7 +686,10 @@ impl Machine {
                     match item {
                         Int(n) => total = total.checked_add(*n).ok_or_else(|| overflow(pos))?,
                         other => {
-                            return fail(pos, format!("{} can't be coerced into Integer", class(other)));
+                            return fail(
+                                pos,
+                                format!("{} can't be coerced into Integer", class(other)),
+                            );
                         }
                     }
                 }
@@ -600,18 +703,33 @@ impl Machine {
                 self.charge(pos, out.len() as u64)?;
                 Array(Rc::new(out))
             }
-            (Method::Compact, Array(items)) => Array(Rc::new(items.iter().filter(|v| !matches!(v, Nil)).cloned().collect())),
+            (Method::Compact, Array(items)) => Array(Rc::new(
+                items
+                    .iter()
+                    .filter(|v| !matches!(v, Nil))
+                    .cloned()
+                    .collect(),
+            )),
             (Method::Uniq, Array(items)) => {
                 self.charge(pos, items.len() as u64)?;
                 let mut seen = HashSet::new();
-                Array(Rc::new(items.iter().filter(|v| seen.insert(inspect(v))).cloned().collect()))
+                Array(Rc::new(
+                    items
+                        .iter()
+                        .filter(|v| seen.insert(inspect(v)))
+                        .cloned()
+                        .collect(),
+                ))
             }
             (Method::Join, Array(items)) => {
                 let sep = match arg {
                     None | Some(Nil) => String::new(),
                     Some(Str(s)) => s.to_string(),
                     Some(other) => {
-                        return fail(pos, format!("no implicit conversion of {} into String", class(other)));
+                        return fail(
+                            pos,
+                            format!("no implicit conversion of {} into String", class(other)),
+                        );
                     }
                 };
                 let joined = join(items, &sep);
@@ -631,7 +749,10 @@ impl Machine {
             self.charge(pos, 1)?;
             out.push(if grouped {
                 Value::Array(Rc::new(
-                    caps.iter().skip(1).map(|g| g.map_or(Value::Nil, |m| Value::Str(m.as_str().into()))).collect(),
+                    caps.iter()
+                        .skip(1)
+                        .map(|g| g.map_or(Value::Nil, |m| Value::Str(m.as_str().into())))
+                        .collect(),
                 ))
             } else {
                 Value::Str(caps.get(0).map_or("", |m| m.as_str()).into())
@@ -643,8 +764,15 @@ impl Machine {
             Some(caps) => {
                 let start = caps.get(0).map_or(0, |m| m.start());
                 Value::Match(Rc::new(MatchData {
-                    groups: caps.iter().map(|g| g.map(|m| Arc::from(m.as_str()))).collect(),
-                    names: re.regex.capture_names().map(|n| n.map(String::from)).collect(),
+                    groups: caps
+                        .iter()
+                        .map(|g| g.map(|m| Arc::from(m.as_str())))
+                        .collect(),
+                    names: re
+                        .regex
+                        .capture_names()
+                        .map(|n| n.map(String::from))
+                        .collect(),
                     start,
                     char_start: s[..start].chars().count(),
                 }))
@@ -682,7 +810,9 @@ impl Machine {
             }
             (Str(s), [Int(i)]) => {
                 let n = s.chars().count();
-                at(n, *i).and_then(|k| s.chars().nth(k)).map_or(Nil, |c| Str(c.to_string().into()))
+                at(n, *i)
+                    .and_then(|k| s.chars().nth(k))
+                    .map_or(Nil, |c| Str(c.to_string().into()))
             }
             (Str(s), [Int(start), Int(len)]) => {
                 let n = s.chars().count();
@@ -690,7 +820,12 @@ impl Machine {
                 if start < 0 || start > n as i64 || *len < 0 {
                     Nil
                 } else {
-                    Str(s.chars().skip(start as usize).take(*len as usize).collect::<String>().into())
+                    Str(s
+                        .chars()
+                        .skip(start as usize)
+                        .take(*len as usize)
+                        .collect::<String>()
+                        .into())
                 }
             }
             (Nil, _) => return fail(pos, "undefined method `[]' for nil"),
@@ -698,7 +833,11 @@ impl Machine {
                 let kinds: Vec<&str> = args.iter().map(class).collect();
                 return fail(
                     pos,
-                    format!("`[]' on {} with ({}) is not supported", class(&recv), kinds.join(", ")),
+                    format!(
+                        "`[]' on {} with ({}) is not supported",
+                        class(&recv),
+                        kinds.join(", ")
+                    ),
                 );
             }
         })
@@ -764,8 +903,16 @@ fn string_to_i(s: &str) -> Option<i64> {
         if b.is_ascii_digit() {
             let d = i64::from(b - b'0');
             n = n.checked_mul(10)?;
-            n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
-        } else if b == b'_' && k > 0 && bytes[k - 1].is_ascii_digit() && bytes.get(k + 1).is_some_and(u8::is_ascii_digit) {
+            n = if neg {
+                n.checked_sub(d)?
+            } else {
+                n.checked_add(d)?
+            };
+        } else if b == b'_'
+            && k > 0
+            && bytes[k - 1].is_ascii_digit()
+            && bytes.get(k + 1).is_some_and(u8::is_ascii_digit)
+        {
         } else {
             break;
         }
@@ -781,7 +928,9 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
         (Bool(x), Bool(y)) => x == y,
         (Int(x), Int(y)) => x == y,
         (Str(x), Str(y)) | (Sym(x), Sym(y)) => x == y,
-        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q)),
+        (Array(x), Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q))
+        }
         (Regex(x), Regex(y)) => x.source == y.source && x.flags == y.flags,
         (Match(x), Match(y)) => Rc::ptr_eq(x, y) || (x.groups == y.groups && x.start == y.start),
         _ => false,
@@ -810,7 +959,13 @@ pub(crate) fn to_s(v: &Value) -> String {
         Value::Int(n) => n.to_string(),
         Value::Str(s) | Value::Sym(s) => s.to_string(),
         Value::Regex(r) => r.to_ruby_s(),
-        Value::Match(m) => m.groups.first().cloned().flatten().map(|s| s.to_string()).unwrap_or_default(),
+        Value::Match(m) => m
+            .groups
+            .first()
+            .cloned()
+            .flatten()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
         Value::Array(_) => inspect(v),
     }
 }
@@ -823,7 +978,10 @@ pub(crate) fn inspect(v: &Value) -> String {
         Value::Sym(s) => format!(":{s}"),
         Value::Regex(r) => r.inspect(),
         Value::Match(m) => format!("#<MatchData {:?}>", to_s(&Value::Match(Rc::clone(m)))),
-        Value::Array(items) => format!("[{}]", items.iter().map(inspect).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(inspect).collect::<Vec<_>>().join(", ")
+        ),
         other => to_s(other),
     }
 }

@@ -51,9 +51,9 @@ pub(crate) enum Part {
 /// Longest first, so that `===` is not read as `==` `=`.
 const PUNCTS: &[&str] = &[
     "===", "...", "**=", "<=>", "||=", "&&=", "<<=", ">>=", "==", "!=", "=~", "!~", "<=", ">=",
-    "&&", "||", "<<", ">>", "**", "->", "::", "..", "+=", "-=", "*=", "/=", "%=", "|=", "&=",
-    "^=", "&.", "=>", "(", ")", "[", "]", "{", "}", "|", ",", ".", ";", "=", "!", "<", ">", "+",
-    "-", "*", "/", "%", "?", ":", "&", "^", "~",
+    "&&", "||", "<<", ">>", "**", "->", "::", "..", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=",
+    "&.", "=>", "(", ")", "[", "]", "{", "}", "|", ",", ".", ";", "=", "!", "<", ">", "+", "-",
+    "*", "/", "%", "?", ":", "&", "^", "~",
 ];
 
 pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
@@ -130,7 +130,7 @@ impl Lexer {
                 });
                 return Ok(out);
             }
-            let kind = self.token(c, pos, space_before, out.last())?;
+            let kind = self.token(c, pos, space_before, &out)?;
             match kind {
                 Tok::Punct("{") => braces += 1,
                 Tok::Punct("}") => braces = braces.saturating_sub(1),
@@ -190,15 +190,18 @@ impl Lexer {
         c: char,
         pos: Pos,
         space_before: bool,
-        prev: Option<&Token>,
+        before: &[Token],
     ) -> Result<Tok, ParseError> {
+        let prev = before.last();
         let value_ended = prev.is_some_and(ends_value);
         let after_dot = prev.is_some_and(|t| matches!(t.kind, Tok::Punct(".") | Tok::Punct("&.")));
         // `output.scan /re/`: Ruby reads a regex after a method name when a
         // space comes before the slash and none after it.
-        let after_method = prev.is_some_and(|t| matches!(t.kind, Tok::Ident(_)))
-            && space_before
-            && !matches!(self.peek(1), Some(' ' | '\t' | '\n' | '='));
+        let method_name = before.len() >= 2
+            && matches!(prev.map(|t| &t.kind), Some(Tok::Ident(_)))
+            && matches!(before[before.len() - 2].kind, Tok::Punct("."));
+        let after_method =
+            method_name && space_before && !matches!(self.peek(1), Some(' ' | '\t' | '\n' | '='));
         match c {
             '\n' => {
                 self.bump();
@@ -207,7 +210,8 @@ impl Lexer {
             '0'..='9' => self.number(pos),
             '\'' => {
                 self.bump();
-                self.single_quoted(pos, '\'').map(|s| Tok::Str(vec![Part::Lit(s)]))
+                self.single_quoted(pos, '\'')
+                    .map(|s| Tok::Str(vec![Part::Lit(s)]))
             }
             '"' => {
                 self.bump();
@@ -239,7 +243,9 @@ impl Lexer {
                 || self.starts_with("<<-")
                 || (self.starts_with("<<")
                     && !value_ended
-                    && self.peek(2).is_some_and(|c| c.is_ascii_uppercase() || c == '"' || c == '\'')) =>
+                    && self
+                        .peek(2)
+                        .is_some_and(|c| c.is_ascii_uppercase() || c == '"' || c == '\'')) =>
             {
                 Err(ParseError::unsupported(pos, "heredoc"))
             }
@@ -283,7 +289,10 @@ impl Lexer {
                         return Ok(Tok::Punct(p));
                     }
                 }
-                Err(ParseError::syntax(pos, format!("unexpected character {c:?}")))
+                Err(ParseError::syntax(
+                    pos,
+                    format!("unexpected character {c:?}"),
+                ))
             }
         }
     }
@@ -310,20 +319,31 @@ impl Lexer {
                 Some('b' | 'B') => 2,
                 _ => 8,
             };
-            (r, self.take_while(|c| c.is_ascii_alphanumeric() || c == '_'))
+            (
+                r,
+                self.take_while(|c| c.is_ascii_alphanumeric() || c == '_'),
+            )
         } else {
-            (10, self.take_while(|c| c.is_ascii_alphanumeric() || c == '_'))
+            (
+                10,
+                self.take_while(|c| c.is_ascii_alphanumeric() || c == '_'),
+            )
         };
         if self.peek(0) == Some('.') && self.peek(1).is_some_and(|c| c.is_ascii_digit()) {
             return Err(ParseError::unsupported(pos, "floating-point number"));
         }
         let clean: String = digits.chars().filter(|&c| c != '_').collect();
         if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
-            return Err(ParseError::syntax(pos, format!("malformed number `{digits}`")));
+            return Err(ParseError::syntax(
+                pos,
+                format!("malformed number `{digits}`"),
+            ));
         }
         i64::from_str_radix(&clean, radix)
             .map(Tok::Int)
-            .map_err(|_| ParseError::syntax(pos, format!("malformed or too large number `{digits}`")))
+            .map_err(|_| {
+                ParseError::syntax(pos, format!("malformed or too large number `{digits}`"))
+            })
     }
 
     /// Ruby single-quote rules: only `\\` and `\<quote>` are escapes.
@@ -429,7 +449,12 @@ impl Lexer {
                         match self.bump() {
                             Some(' ') => continue,
                             Some('}') => return Ok(()),
-                            _ => return Err(ParseError::syntax(at, r"invalid unicode escape `\u{`")),
+                            _ => {
+                                return Err(ParseError::syntax(
+                                    at,
+                                    r"invalid unicode escape `\u{`",
+                                ));
+                            }
                         }
                     }
                 }
@@ -440,7 +465,10 @@ impl Lexer {
                 ch.ok_or_else(|| ParseError::syntax(at, r"invalid unicode escape `\u`"))?
             }
             'c' | 'C' | 'M' => {
-                return Err(ParseError::unsupported(at, format!(r"control/meta escape `\{c}`")));
+                return Err(ParseError::unsupported(
+                    at,
+                    format!(r"control/meta escape `\{c}`"),
+                ));
             }
             other => other,
         };
@@ -544,7 +572,9 @@ impl Lexer {
                 if body.contains('\\') {
                     return Err(ParseError::unsupported(pos, "escapes in %w()"));
                 }
-                Ok(Tok::Words(body.split_whitespace().map(String::from).collect()))
+                Ok(Tok::Words(
+                    body.split_whitespace().map(String::from).collect(),
+                ))
             }
             'x' => Err(ParseError::unsupported(pos, "%x() command")),
             c => Err(ParseError::unsupported(pos, format!("%{c}() literal"))),
@@ -578,8 +608,6 @@ fn ends_value(t: &Token) -> bool {
                 | "while"
                 | "until"
                 | "case"
-                | "puts"
-                | "p"
         ),
         Tok::Const(_)
         | Tok::GVar(_)
@@ -605,8 +633,12 @@ mod tests {
     fn slash_is_regex_or_division_by_context() {
         assert!(matches!(kinds("x = /a/")[2], Tok::Regex { .. }));
         assert_eq!(kinds("a / 2")[1], Tok::Punct("/"));
-        assert!(matches!(kinds("return :red if /a/.match(o)")[3], Tok::Regex { .. }));
+        assert!(matches!(
+            kinds("return :red if /a/.match(o)")[3],
+            Tok::Regex { .. }
+        ));
         assert!(matches!(kinds("o.scan /a/")[3], Tok::Regex { .. }));
+        assert_eq!(kinds("total /2")[1], Tok::Punct("/"));
     }
 
     #[test]
@@ -618,8 +650,14 @@ mod tests {
 
     #[test]
     fn string_escapes_follow_ruby() {
-        assert_eq!(kinds(r"'\d\\\''")[0], Tok::Str(vec![Part::Lit(r"\d\'".into())]));
-        assert_eq!(kinds(r#""\d\t\u00e9""#)[0], Tok::Str(vec![Part::Lit("d\té".into())]));
+        assert_eq!(
+            kinds(r"'\d\\\''")[0],
+            Tok::Str(vec![Part::Lit(r"\d\'".into())])
+        );
+        assert_eq!(
+            kinds(r#""\d\t\u00e9""#)[0],
+            Tok::Str(vec![Part::Lit("d\té".into())])
+        );
     }
 
     #[test]

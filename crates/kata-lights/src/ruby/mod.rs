@@ -13,6 +13,11 @@ pub(crate) use eval::{Failure, Value, inspect, to_s};
 pub(crate) use parser::parse;
 
 /// Runs a program on one run's output.
-pub(crate) fn run(program: &Program, stdout: &str, stderr: &str, status: i32) -> Result<Value, Failure> {
+pub(crate) fn run(
+    program: &Program,
+    stdout: &str,
+    stderr: &str,
+    status: i32,
+) -> Result<Value, Failure> {
     eval::run(program, stdout, stderr, status)
 }

@@ -20,11 +20,51 @@ const UNSUPPORTED_OPS: &[&str] = &[
     "|=", "&=", "^=", "<<=", ">>=", "**=",
 ];
 
+/// Tokens that close something: a statement list stops at any of them and
+/// lets its caller say what it was waiting for.
+const CLOSERS: &[&str] = &["}", ")", "]", "end", "else", "elsif"];
+
 const KEYWORDS: &[&str] = &[
-    "alias", "and", "begin", "break", "case", "class", "def", "defined?", "do", "else", "elsif",
-    "end", "ensure", "false", "for", "if", "in", "module", "next", "nil", "not", "or", "redo",
-    "rescue", "retry", "return", "self", "super", "then", "true", "undef", "unless", "until",
-    "when", "while", "yield", "__FILE__", "__LINE__", "__method__", "__dir__",
+    "alias",
+    "and",
+    "begin",
+    "break",
+    "case",
+    "class",
+    "def",
+    "defined?",
+    "do",
+    "else",
+    "elsif",
+    "end",
+    "ensure",
+    "false",
+    "for",
+    "if",
+    "in",
+    "module",
+    "next",
+    "nil",
+    "not",
+    "or",
+    "redo",
+    "rescue",
+    "retry",
+    "return",
+    "self",
+    "super",
+    "then",
+    "true",
+    "undef",
+    "unless",
+    "until",
+    "when",
+    "while",
+    "yield",
+    "__FILE__",
+    "__LINE__",
+    "__method__",
+    "__dir__",
 ];
 
 pub(crate) fn parse(src: &str) -> Result<Program, ParseError> {
@@ -134,7 +174,10 @@ impl Parser {
         {
             return ParseError::unsupported(t.pos, format!("operator `{p}`"));
         }
-        ParseError::syntax(t.pos, format!("expected {expected}, found {}", describe(&t.kind)))
+        ParseError::syntax(
+            t.pos,
+            format!("expected {expected}, found {}", describe(&t.kind)),
+        )
     }
 
     fn expect_punct(&mut self, p: &str, expected: &str) -> PResult<Token> {
@@ -160,10 +203,13 @@ impl Parser {
     // ----- names ---------------------------------------------------------
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scopes
-            .iter()
-            .rev()
-            .find_map(|s| s.names.iter().rev().find(|(n, _)| n == name).map(|(_, i)| *i))
+        self.scopes.iter().rev().find_map(|s| {
+            s.names
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, i)| *i)
+        })
     }
 
     fn new_slot(&mut self, name: &str) -> usize {
@@ -238,9 +284,12 @@ impl Parser {
                 ),
             ));
         }
-        for (name, pos) in &params {
-            if params.iter().filter(|(n, _)| n == name).count() > 1 && !name.starts_with('_') {
-                return Err(ParseError::syntax(*pos, format!("duplicate parameter `{name}`")));
+        for (k, (name, pos)) in params.iter().enumerate() {
+            if params[..k].iter().any(|(n, _)| n == name) && !name.starts_with('_') {
+                return Err(ParseError::syntax(
+                    *pos,
+                    format!("duplicate parameter `{name}`"),
+                ));
             }
             self.new_slot(name);
         }
@@ -320,9 +369,14 @@ impl Parser {
                 }
                 Ok((n.clone(), t.pos))
             }
-            Tok::Punct("*" | "**" | "&") => Err(ParseError::unsupported(t.pos, "splat or block parameters")),
+            Tok::Punct("*" | "**" | "&") => {
+                Err(ParseError::unsupported(t.pos, "splat or block parameters"))
+            }
             Tok::Punct("(") => Err(ParseError::unsupported(t.pos, "destructuring parameters")),
-            Tok::Punct(";") => Err(ParseError::unsupported(t.pos, "block-local variable declarations")),
+            Tok::Punct(";") => Err(ParseError::unsupported(
+                t.pos,
+                "block-local variable declarations",
+            )),
             _ => Err(self.unexpected("a parameter name")),
         }
     }
@@ -336,14 +390,16 @@ impl Parser {
         let mut out = Vec::new();
         loop {
             self.skip_terms();
-            if self.at_any(terms) {
+            // A closer that is not ours ends the list too, so that the
+            // caller can say what it was waiting for.
+            if self.at_any(terms) || self.at_any(CLOSERS) {
                 break;
             }
             out.push(self.stmt()?);
             if matches!(self.peek().kind, Tok::Newline | Tok::Punct(";")) {
                 continue;
             }
-            if self.at_any(terms) {
+            if self.at_any(terms) || self.at_any(CLOSERS) {
                 break;
             }
             return Err(self.unexpected("the end of the statement"));
@@ -456,7 +512,10 @@ impl Parser {
             if self.starts_expr() {
                 let value = self.expr()?;
                 if self.is_punct(",") {
-                    return Err(ParseError::unsupported(self.peek().pos, "returning several values"));
+                    return Err(ParseError::unsupported(
+                        self.peek().pos,
+                        "returning several values",
+                    ));
                 }
                 return Ok(expr(Kind::Return(Some(Box::new(value))), pos));
             }
@@ -471,8 +530,17 @@ impl Parser {
             Tok::Punct(p) => !matches!(*p, ";" | "}" | ")" | "]" | ","),
             Tok::Ident(n) => !matches!(
                 n.as_str(),
-                "if" | "unless" | "end" | "else" | "elsif" | "then" | "and" | "or" | "do" | "while"
-                    | "until" | "rescue"
+                "if" | "unless"
+                    | "end"
+                    | "else"
+                    | "elsif"
+                    | "then"
+                    | "and"
+                    | "or"
+                    | "do"
+                    | "while"
+                    | "until"
+                    | "rescue"
             ),
             _ => true,
         }
@@ -484,7 +552,8 @@ impl Parser {
         let t = self.peek().clone();
         if let Tok::Ident(name) = &t.kind
             && !KEYWORDS.contains(&name.as_str())
-            && let Tok::Punct(op @ ("=" | "+=" | "-=" | "*=" | "||=" | "&&=")) = self.peek_at(1).kind
+            && let Tok::Punct(op @ ("=" | "+=" | "-=" | "*=" | "||=" | "&&=")) =
+                self.peek_at(1).kind
         {
             self.advance();
             self.advance();
@@ -559,8 +628,14 @@ impl Parser {
         let pos = self.advance().pos;
         self.skip_newlines();
         let right = self.cmp_expr()?;
-        if matches!(self.peek().kind, Tok::Punct("==" | "!=" | "===" | "=~" | "!~")) {
-            return Err(ParseError::syntax(self.peek().pos, "equality operators do not chain"));
+        if matches!(
+            self.peek().kind,
+            Tok::Punct("==" | "!=" | "===" | "=~" | "!~")
+        ) {
+            return Err(ParseError::syntax(
+                self.peek().pos,
+                "equality operators do not chain",
+            ));
         }
         Ok(expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos))
     }
@@ -707,11 +782,16 @@ impl Parser {
         let t = self.advance();
         let name = match &t.kind {
             Tok::Ident(n) | Tok::Const(n) => n.clone(),
-            Tok::Punct("(") => return Err(ParseError::unsupported(t.pos, "calling a proc with `.()`")),
+            Tok::Punct("(") => {
+                return Err(ParseError::unsupported(t.pos, "calling a proc with `.()`"));
+            }
             other => {
                 return Err(ParseError::syntax(
                     t.pos,
-                    format!("expected a method name after `.`, found {}", describe(other)),
+                    format!(
+                        "expected a method name after `.`, found {}",
+                        describe(other)
+                    ),
                 ));
             }
         };
@@ -767,7 +847,10 @@ impl Parser {
         }
         match (method.block(), &block) {
             (BlockUse::No, Some(_)) => {
-                return Err(ParseError::unsupported(t.pos, format!("`.{name}` with a block")));
+                return Err(ParseError::unsupported(
+                    t.pos,
+                    format!("`.{name}` with a block"),
+                ));
             }
             (BlockUse::Required, None) => {
                 return Err(ParseError::unsupported(
@@ -790,10 +873,15 @@ impl Parser {
 
     fn starts_command_arg(&self) -> bool {
         match &self.peek().kind {
-            Tok::Str(_) | Tok::Regex { .. } | Tok::Int(_) | Tok::Sym(_) | Tok::GVar(_) | Tok::Words(_) => {
-                true
+            Tok::Str(_)
+            | Tok::Regex { .. }
+            | Tok::Int(_)
+            | Tok::Sym(_)
+            | Tok::GVar(_)
+            | Tok::Words(_) => true,
+            Tok::Ident(n) => {
+                !KEYWORDS.contains(&n.as_str()) || matches!(n.as_str(), "nil" | "true" | "false")
             }
-            Tok::Ident(n) => !KEYWORDS.contains(&n.as_str()) || matches!(n.as_str(), "nil" | "true" | "false"),
             Tok::Const(_) => true,
             _ => false,
         }
@@ -804,7 +892,10 @@ impl Parser {
         let amp = self.advance();
         let t = self.advance();
         let Tok::Sym(name) = &t.kind else {
-            return Err(ParseError::unsupported(amp.pos, "passing a block with `&` (only `&:method` is supported)"));
+            return Err(ParseError::unsupported(
+                amp.pos,
+                "passing a block with `&` (only `&:method` is supported)",
+            ));
         };
         match Method::from_name(name) {
             Some(m) if m.arity().0 == 0 && m.block() != BlockUse::Required => Ok(Block::Sym(m)),
@@ -830,7 +921,9 @@ impl Parser {
             return Err(self.unexpected(&format!("`{close}` closing the block at {pos}")));
         }
         self.scopes.pop();
-        let locals = (first_slot..self.slots).filter(|s| !params.contains(s)).collect();
+        let locals = (first_slot..self.slots)
+            .filter(|s| !params.contains(s))
+            .collect();
         self.leave();
         Ok(Block::Code {
             params,
@@ -878,7 +971,10 @@ impl Parser {
                         Kind::LastGroup(d.parse().unwrap_or(0))
                     }
                     _ => {
-                        return Err(ParseError::unsupported(pos, format!("global variable `${name}`")));
+                        return Err(ParseError::unsupported(
+                            pos,
+                            format!("global variable `${name}`"),
+                        ));
                     }
                 }
             }
@@ -938,8 +1034,8 @@ impl Parser {
             "while" | "until" | "for" => unsupported(&format!("`{name}` loop")),
             "begin" | "rescue" | "ensure" => unsupported("`begin`/`rescue`"),
             "case" => unsupported("`case`/`when`"),
-            "self" | "super" | "yield" | "alias" | "undef" | "redo" | "retry" | "break" | "next"
-            | "defined?" | "__FILE__" | "__LINE__" | "__method__" | "__dir__" => {
+            "self" | "super" | "yield" | "alias" | "undef" | "redo" | "retry" | "break"
+            | "next" | "defined?" | "__FILE__" | "__LINE__" | "__method__" | "__dir__" => {
                 unsupported(&format!("`{name}`"))
             }
             "end" | "else" | "elsif" | "then" | "do" | "and" | "or" | "not" | "when" | "in"
@@ -999,14 +1095,28 @@ impl Parser {
         if name != "Regexp" {
             return Err(ParseError::unsupported(pos, format!("constant `{name}`")));
         }
+        if self.is_punct("::") {
+            return Err(ParseError::unsupported(
+                pos,
+                "`Regexp::` constants (write regex options inline, e.g. `(?i)`)",
+            ));
+        }
         if !self.is_punct(".") {
-            return Err(ParseError::unsupported(pos, "`Regexp` other than `Regexp.new`/`Regexp.escape`"));
+            return Err(ParseError::unsupported(
+                pos,
+                "`Regexp` other than `Regexp.new`/`Regexp.escape`",
+            ));
         }
         self.advance();
         let t = self.advance();
         let method = match &t.kind {
             Tok::Ident(m) => m.clone(),
-            _ => return Err(ParseError::syntax(t.pos, "expected a method name after `Regexp.`")),
+            _ => {
+                return Err(ParseError::syntax(
+                    t.pos,
+                    "expected a method name after `Regexp.`",
+                ));
+            }
         };
         if !matches!(method.as_str(), "new" | "compile" | "escape" | "quote") {
             return Err(ParseError::unsupported(t.pos, format!("`Regexp.{method}`")));
@@ -1031,13 +1141,15 @@ impl Parser {
         let kind = match (method.as_str(), &arg.kind) {
             ("escape" | "quote", Kind::Str(s)) => Kind::Str(ruby_escape(s).into()),
             ("escape" | "quote", _) => Kind::RegexpEscape(Box::new(arg)),
-            (_, Kind::Str(s)) => Kind::Regex(
-                RubyRegex::new(s, Flags::default()).map_err(|message| ParseError::Regex {
-                    pos: arg.pos,
-                    pattern: s.to_string(),
-                    message,
-                })?,
-            ),
+            (_, Kind::Str(s)) => {
+                Kind::Regex(RubyRegex::new(s, Flags::default()).map_err(|message| {
+                    ParseError::Regex {
+                        pos: arg.pos,
+                        pattern: s.to_string(),
+                        message,
+                    }
+                })?)
+            }
             (_, Kind::Regex(_)) => arg.kind,
             _ => Kind::RegexpNew(Box::new(arg)),
         };

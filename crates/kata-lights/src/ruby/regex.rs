@@ -210,7 +210,9 @@ impl Translator {
                     false
                 }
                 '+' if self.after_quantifier => {
-                    return Err("possessive quantifiers (`*+`, `++`, `?+`) are not supported".into());
+                    return Err(
+                        "possessive quantifiers (`*+`, `++`, `?+`) are not supported".into(),
+                    );
                 }
                 '?' if self.after_quantifier => {
                     // Lazy: fine in Rust too, and not itself a quantifier.
@@ -285,7 +287,9 @@ impl Translator {
             }
             (Some('>'), _) => return Err("atomic groups `(?>...)` are not supported".into()),
             (Some('~'), _) => return Err("the absent operator `(?~...)` is not supported".into()),
-            (Some('('), _) => return Err("conditional groups `(?(...)...)` are not supported".into()),
+            (Some('('), _) => {
+                return Err("conditional groups `(?(...)...)` are not supported".into());
+            }
             (Some('#'), _) => {
                 // A comment group: drop it.
                 while let Some(c) = self.peek(0) {
@@ -499,9 +503,15 @@ impl Translator {
             'G' => return Err(r"`\G` is not supported".into()),
             'K' => return Err(r"`\K` is not supported".into()),
             'X' => return Err(r"`\X` (grapheme cluster) is not supported".into()),
-            'c' | 'C' | 'M' => return Err(format!(r"control/meta escapes (`\{c}`) are not supported")),
+            'c' | 'C' | 'M' => {
+                return Err(format!(r"control/meta escapes (`\{c}`) are not supported"));
+            }
             c if c.is_ascii_alphanumeric() => {
-                let what = if in_class { "in a character class " } else { "" };
+                let what = if in_class {
+                    "in a character class "
+                } else {
+                    ""
+                };
                 return Err(format!(r"the escape `\{c}` {what}is not supported"));
             }
             // An escaped punctuation mark (or any other character) stands
@@ -562,7 +572,11 @@ mod tests {
     use super::*;
 
     fn re(p: &str) -> Regex {
-        RubyRegex::new(p, Flags::default()).unwrap().regex.as_ref().clone()
+        RubyRegex::new(p, Flags::default())
+            .unwrap()
+            .regex
+            .as_ref()
+            .clone()
     }
 
     #[test]

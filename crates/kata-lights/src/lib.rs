@@ -218,14 +218,10 @@ impl Judge for Rules {
                 let value = ruby::run(program, stdout, stderr, status)
                     .map_err(|f| format!("{}: {}", f.pos, f.message))?;
                 // cyber-dojo compares `result.to_s`, so "red" does as well as :red.
-                match (&value, ruby::to_s(&value).as_str()) {
-                    (ruby::Value::Sym(_) | ruby::Value::Str(_), "red") => Ok(Outcome::Red),
-                    (ruby::Value::Sym(_) | ruby::Value::Str(_), "amber") => Ok(Outcome::Amber),
-                    (ruby::Value::Sym(_) | ruby::Value::Str(_), "green") => Ok(Outcome::Green),
-                    (ruby::Value::Nil, _) => Err(
-                        "the lambda returned nil; it must return :red, :amber or :green"
-                            .to_string(),
-                    ),
+                match ruby::to_s(&value).as_str() {
+                    "red" => Ok(Outcome::Red),
+                    "amber" => Ok(Outcome::Amber),
+                    "green" => Ok(Outcome::Green),
                     _ => Err(format!(
                         "the lambda returned {}; it must return :red, :amber or :green",
                         ruby::inspect(&value)

@@ -11,7 +11,7 @@ use super::regex::{Flags, RubyRegex, ruby_escape};
 use crate::error::Pos;
 
 /// Steps one run may take. A regex search costs one step per 128 bytes
-/// searched and building a string or array one per 16 bytes or element;
+/// searched, building a string one per 4 bytes and an array 8 per element;
 /// the lambdas in the wild use well under 10,000.
 const FUEL: u64 = 5_000_000;
 
@@ -25,7 +25,26 @@ pub(crate) enum Value {
     Sym(Arc<str>),
     Regex(RubyRegex),
     Match(Rc<MatchData>),
-    Array(Rc<Vec<Value>>),
+    Array(Rc<List>),
+}
+
+/// Arrays can nest at most this deep: a lambda could otherwise build
+/// `[[[...]]]` in a loop until `flatten` or dropping it overflowed the stack.
+const MAX_NESTING: usize = 32;
+
+/// An array's items, and how deeply arrays nest inside it.
+#[derive(Debug)]
+pub(crate) struct List {
+    items: Vec<Value>,
+    depth: usize,
+}
+
+impl std::ops::Deref for List {
+    type Target = Vec<Value>;
+
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
 }
 
 #[derive(Debug)]
@@ -104,6 +123,23 @@ impl Machine {
         }
     }
 
+    /// Every array is built here: it is charged for, and its nesting checked.
+    fn array(&mut self, items: Vec<Value>, pos: Pos) -> R {
+        self.charge(pos, 8 * items.len() as u64)?;
+        let depth = 1 + items
+            .iter()
+            .map(|v| match v {
+                Value::Array(inner) => inner.depth,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        if depth > MAX_NESTING {
+            return fail(pos, format!("arrays nested more than {MAX_NESTING} deep"));
+        }
+        Ok(Value::Array(Rc::new(List { items, depth })))
+    }
+
     fn body(&mut self, body: &[Expr]) -> R {
         let mut last = Value::Nil;
         for e in body {
@@ -132,7 +168,7 @@ impl Machine {
                 for item in items {
                     out.push(self.eval(item)?);
                 }
-                Value::Array(Rc::new(out))
+                self.array(out, pos)?
             }
             Kind::Var(slot) => self.slots[*slot].clone(),
             Kind::LastMatch => self.last_match.clone(),
@@ -237,7 +273,7 @@ impl Machine {
                 },
             }
         }
-        self.charge(pos, s.len() as u64 / 16)?;
+        self.charge(pos, s.len() as u64 / 4)?;
         Ok(s)
     }
 
@@ -334,12 +370,12 @@ impl Machine {
             BinOp::Add => match (&a, &b) {
                 (Int(x), Int(y)) => Int(x.checked_add(*y).ok_or_else(|| overflow(pos))?),
                 (Str(x), Str(y)) => {
-                    self.charge(pos, (x.len() + y.len()) as u64 / 16)?;
+                    self.charge(pos, (x.len() + y.len()) as u64 / 4)?;
                     Str(format!("{x}{y}").into())
                 }
                 (Array(x), Array(y)) => {
                     self.charge(pos, (x.len() + y.len()) as u64)?;
-                    Array(Rc::new(x.iter().chain(y.iter()).cloned().collect()))
+                    self.array(x.iter().chain(y.iter()).cloned().collect(), pos)?
                 }
                 (Int(_), other) => {
                     return fail(
@@ -500,7 +536,7 @@ impl Machine {
                         .map(|_| Str(Arc::clone(needle)))
                         .collect();
                     self.charge(pos, hits.len() as u64)?;
-                    Array(Rc::new(hits))
+                    self.array(hits, pos)?
                 }
                 Some(other) => {
                     return fail(
@@ -569,12 +605,12 @@ impl Machine {
             (Method::ToI, Nil) => Int(0),
             (Method::ToI, Str(s)) => Int(string_to_i(s).ok_or_else(|| overflow(pos))?),
             (Method::ToA, Array(_)) => recv,
-            (Method::ToA, Nil) => Array(Rc::new(Vec::new())),
+            (Method::ToA, Nil) => self.array(Vec::new(), pos)?,
             (Method::ToA, Value::Match(m)) => {
-                Array(Rc::new(m.groups.iter().map(opt_str).collect()))
+                self.array(m.groups.iter().map(opt_str).collect(), pos)?
             }
             (Method::Captures, Value::Match(m)) => {
-                Array(Rc::new(m.groups.iter().skip(1).map(opt_str).collect()))
+                self.array(m.groups.iter().skip(1).map(opt_str).collect(), pos)?
             }
             (Method::Strip, Str(s)) => {
                 Str(s.trim_matches(|c| " \t\n\x0B\x0C\r\0".contains(c)).into())
@@ -589,10 +625,11 @@ impl Machine {
             (Method::Downcase, Str(s)) => Str(s.to_lowercase().into()),
             (Method::Upcase, Str(s)) => Str(s.to_uppercase().into()),
             (Method::Lines, Str(s)) => {
-                self.charge(pos, s.len() as u64 / 16)?;
-                Array(Rc::new(
+                self.charge(pos, s.len() as u64 / 4)?;
+                self.array(
                     s.split_inclusive('\n').map(|l| Str(l.into())).collect(),
-                ))
+                    pos,
+                )?
             }
             (Method::Map | Method::Collect, Array(items)) => {
                 let b = block.expect("the parser requires a block");
@@ -600,7 +637,7 @@ impl Machine {
                 for item in items.iter() {
                     out.push(self.yield_block(b, item.clone(), pos)?);
                 }
-                Array(Rc::new(out))
+                self.array(out, pos)?
             }
             (Method::Select | Method::Filter | Method::Reject, Array(items)) => {
                 let b = block.expect("the parser requires a block");
@@ -611,7 +648,7 @@ impl Machine {
                         out.push(item.clone());
                     }
                 }
-                Array(Rc::new(out))
+                self.array(out, pos)?
             }
             (Method::Find | Method::Detect, Array(items)) => {
                 let b = block.expect("the parser requires a block");
@@ -701,25 +738,27 @@ impl Machine {
                 let mut out = Vec::new();
                 flatten(items, &mut out);
                 self.charge(pos, out.len() as u64)?;
-                Array(Rc::new(out))
+                self.array(out, pos)?
             }
-            (Method::Compact, Array(items)) => Array(Rc::new(
+            (Method::Compact, Array(items)) => self.array(
                 items
                     .iter()
                     .filter(|v| !matches!(v, Nil))
                     .cloned()
                     .collect(),
-            )),
+                pos,
+            )?,
             (Method::Uniq, Array(items)) => {
                 self.charge(pos, items.len() as u64)?;
                 let mut seen = HashSet::new();
-                Array(Rc::new(
+                self.array(
                     items
                         .iter()
                         .filter(|v| seen.insert(inspect(v)))
                         .cloned()
                         .collect(),
-                ))
+                    pos,
+                )?
             }
             (Method::Join, Array(items)) => {
                 let sep = match arg {
@@ -733,7 +772,7 @@ impl Machine {
                     }
                 };
                 let joined = join(items, &sep);
-                self.charge(pos, joined.len() as u64 / 16)?;
+                self.charge(pos, joined.len() as u64 / 4)?;
                 Str(joined.into())
             }
             _ => return no_method(&recv),
@@ -748,12 +787,13 @@ impl Machine {
         for caps in re.regex.captures_iter(s) {
             self.charge(pos, 1)?;
             out.push(if grouped {
-                Value::Array(Rc::new(
+                self.array(
                     caps.iter()
                         .skip(1)
                         .map(|g| g.map_or(Value::Nil, |m| Value::Str(m.as_str().into())))
                         .collect(),
-                ))
+                    pos,
+                )?
             } else {
                 Value::Str(caps.get(0).map_or("", |m| m.as_str()).into())
             });
@@ -779,7 +819,7 @@ impl Machine {
             }
             None => Value::Nil,
         };
-        Ok(Value::Array(Rc::new(out)))
+        self.array(out, pos)
     }
 
     fn index(&mut self, recv: Value, args: Vec<Value>, pos: Pos) -> R {

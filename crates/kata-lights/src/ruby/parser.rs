@@ -12,7 +12,7 @@ use crate::error::{ParseError, Pos};
 
 /// Deep enough for any real lambda; shallow enough that the recursive
 /// descent stays far from the end of a 2 MiB test-thread stack.
-const MAX_DEPTH: usize = 40;
+const MAX_DEPTH: usize = 64;
 
 /// Operators Ruby has and this subset does not.
 const UNSUPPORTED_OPS: &[&str] = &[
@@ -198,6 +198,19 @@ impl Parser {
 
     fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// Each link of a left-associative chain (`a + b + c`, `x.f.g`) nests
+    /// the tree one level deeper, so it counts against the depth limit too:
+    /// otherwise a long chain would overflow the stack when evaluated.
+    fn link(&mut self, pos: Pos, links: &mut usize) -> PResult<()> {
+        self.enter(pos)?;
+        *links += 1;
+        Ok(())
+    }
+
+    fn unlink(&mut self, links: usize) {
+        self.depth -= links;
     }
 
     // ----- names ---------------------------------------------------------
@@ -414,11 +427,13 @@ impl Parser {
         } else {
             self.expr_stmt()?
         };
+        let mut links = 0;
         loop {
             let t = self.peek().clone();
             match &t.kind {
                 Tok::Ident(k) if k == "if" || k == "unless" => {
                     self.advance();
+                    self.link(t.pos, &mut links)?;
                     self.skip_newlines();
                     let cond = Box::new(self.expr_stmt()?);
                     let pos = e.pos;
@@ -434,7 +449,10 @@ impl Parser {
                 Tok::Ident(k) if k == "rescue" => {
                     return Err(ParseError::unsupported(t.pos, "`rescue`"));
                 }
-                _ => return Ok(e),
+                _ => {
+                    self.unlink(links);
+                    return Ok(e);
+                }
             }
         }
     }
@@ -484,8 +502,12 @@ impl Parser {
     /// `and`, `or`, `not`: below assignment, above the modifiers.
     fn expr_stmt(&mut self) -> PResult<Expr> {
         let mut left = self.not_expr()?;
+        let mut links = 0;
         loop {
             let pos = self.peek().pos;
+            if self.is_kw("and") || self.is_kw("or") {
+                self.link(pos, &mut links)?;
+            }
             if self.eat_kw("and") {
                 self.skip_newlines();
                 let right = self.not_expr()?;
@@ -495,6 +517,7 @@ impl Parser {
                 let right = self.not_expr()?;
                 left = expr(Kind::Or(Box::new(left), Box::new(right)), pos);
             } else {
+                self.unlink(links);
                 return Ok(left);
             }
         }
@@ -595,8 +618,10 @@ impl Parser {
 
     fn or_expr(&mut self) -> PResult<Expr> {
         let mut left = self.and_expr()?;
+        let mut links = 0;
         while self.is_punct("||") {
             let pos = self.advance().pos;
+            self.link(pos, &mut links)?;
             self.skip_newlines();
             let right = self.and_expr()?;
             left = expr(Kind::Or(Box::new(left), Box::new(right)), pos);
@@ -606,8 +631,10 @@ impl Parser {
 
     fn and_expr(&mut self) -> PResult<Expr> {
         let mut left = self.eq_expr()?;
+        let mut links = 0;
         while self.is_punct("&&") {
             let pos = self.advance().pos;
+            self.link(pos, &mut links)?;
             self.skip_newlines();
             let right = self.eq_expr()?;
             left = expr(Kind::And(Box::new(left), Box::new(right)), pos);
@@ -642,15 +669,20 @@ impl Parser {
 
     fn cmp_expr(&mut self) -> PResult<Expr> {
         let mut left = self.add_expr()?;
+        let mut links = 0;
         loop {
             let op = match self.peek().kind {
                 Tok::Punct("<") => BinOp::Lt,
                 Tok::Punct("<=") => BinOp::Le,
                 Tok::Punct(">") => BinOp::Gt,
                 Tok::Punct(">=") => BinOp::Ge,
-                _ => return Ok(left),
+                _ => {
+                    self.unlink(links);
+                    return Ok(left);
+                }
             };
             let pos = self.advance().pos;
+            self.link(pos, &mut links)?;
             self.skip_newlines();
             let right = self.add_expr()?;
             left = expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos);
@@ -659,13 +691,18 @@ impl Parser {
 
     fn add_expr(&mut self) -> PResult<Expr> {
         let mut left = self.mul_expr()?;
+        let mut links = 0;
         loop {
             let op = match self.peek().kind {
                 Tok::Punct("+") => BinOp::Add,
                 Tok::Punct("-") => BinOp::Sub,
-                _ => return Ok(left),
+                _ => {
+                    self.unlink(links);
+                    return Ok(left);
+                }
             };
             let pos = self.advance().pos;
+            self.link(pos, &mut links)?;
             self.skip_newlines();
             let right = self.mul_expr()?;
             left = expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos);
@@ -674,14 +711,19 @@ impl Parser {
 
     fn mul_expr(&mut self) -> PResult<Expr> {
         let mut left = self.neg_expr()?;
+        let mut links = 0;
         loop {
             let op = match self.peek().kind {
                 Tok::Punct("*") => BinOp::Mul,
                 Tok::Punct("/") => BinOp::Div,
                 Tok::Punct("%") => BinOp::Mod,
-                _ => return Ok(left),
+                _ => {
+                    self.unlink(links);
+                    return Ok(left);
+                }
             };
             let pos = self.advance().pos;
+            self.link(pos, &mut links)?;
             self.skip_newlines();
             let right = self.neg_expr()?;
             left = expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos);
@@ -724,8 +766,12 @@ impl Parser {
 
     fn postfix(&mut self) -> PResult<Expr> {
         let mut e = self.primary()?;
+        let mut links = 0;
         loop {
             let t = self.peek().clone();
+            if matches!(t.kind, Tok::Punct(".") | Tok::Punct("[")) {
+                self.link(t.pos, &mut links)?;
+            }
             match t.kind {
                 Tok::Punct(".") => e = self.method_call(e)?,
                 Tok::Newline => {
@@ -735,6 +781,7 @@ impl Parser {
                         k += 1;
                     }
                     if self.peek_at(k).kind != Tok::Punct(".") {
+                        self.unlink(links);
                         return Ok(e);
                     }
                     self.skip_newlines();
@@ -754,7 +801,10 @@ impl Parser {
                     }
                     e = expr(Kind::Index(Box::new(e), args), t.pos);
                 }
-                _ => return Ok(e),
+                _ => {
+                    self.unlink(links);
+                    return Ok(e);
+                }
             }
         }
     }

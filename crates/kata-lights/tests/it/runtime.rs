@@ -77,3 +77,29 @@ fn judging_is_repeatable_and_shares_nothing_between_runs() {
     let got: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(got, vec![Ok(Red), Ok(Green), Ok(Red), Ok(Green)]);
 }
+
+#[test]
+fn arrays_cannot_nest_without_bound() {
+    let body = "x = []\nstdout.scan(/./).each { |c| x = [x] }\nx.flatten.empty? ? :green : :red";
+    assert!(fault(body, &"a".repeat(100)).contains("arrays nested more than 32 deep"));
+    assert_eq!(judge(body, &"a".repeat(20), "", 0), Ok(Green));
+}
+
+#[test]
+fn doubling_a_string_runs_out_of_budget_early() {
+    let body = "s = stdout\nstdout.scan(/./).each { |c| s = s + s }\n:green";
+    assert!(fault(body, &"a".repeat(64)).contains("took too long"));
+}
+
+#[test]
+fn any_value_whose_to_s_is_a_colour_counts_as_cyber_dojo_does() {
+    assert_eq!(judge(":red", "", "", 0), Ok(Red));
+    assert_eq!(judge("'amber'", "", "", 0), Ok(Amber));
+    assert_eq!(judge("\"gr#{'een'}\"", "", "", 0), Ok(Green));
+    // MatchData#to_s is the matched text.
+    assert_eq!(
+        judge("/red|green/.match(stdout)", "all green", "", 0),
+        Ok(Green)
+    );
+    assert!(fault("'Red'", "").contains("returned \"Red\""));
+}

@@ -196,3 +196,52 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     );
     assert!(refused(&src).to_string().contains("nested too deeply"));
 }
+
+#[test]
+fn long_chains_are_an_error_not_a_stack_overflow() {
+    for chain in [
+        format!("1{}", " + 1".repeat(5000)),
+        format!("status{}", " == 0 &&  status".repeat(3000)),
+        format!("stdout{}", ".strip".repeat(5000)),
+        format!("[[1]]{}", "[0]".repeat(5000)),
+        format!(":red{}", " if true".repeat(5000)),
+        format!("true{}", " and true".repeat(5000)),
+    ] {
+        let e = refused(&format!("lambda {{ |stdout, stderr, status| {chain} }}"));
+        assert!(e.to_string().contains("nested too deeply"), "{e}");
+    }
+}
+
+#[test]
+fn nesting_just_inside_the_limit_parses_and_runs() {
+    use kata_types::Judge;
+    let body = format!(
+        "{}stdout.strip.empty? && status == 0{}",
+        "(".repeat(20),
+        ")".repeat(20)
+    );
+    let r = Rules::from_ruby(&format!(
+        "lambda {{ |stdout, stderr, status| {body} ? :green : :red }}"
+    ))
+    .unwrap();
+    assert_eq!(r.colour("", "", 0), Ok(kata_types::Outcome::Green));
+}
+
+#[test]
+fn the_deepest_program_that_parses_also_runs() {
+    use kata_types::Judge;
+    // Find the deepest nesting the parser accepts, then run it.
+    let deepest = (1..200)
+        .map(|n| {
+            format!(
+                "lambda {{ |stdout, stderr, status| {}[stdout.strip.empty? && !!status.zero?].first{} ? :green : :red }}",
+                "(".repeat(n),
+                ")".repeat(n)
+            )
+        })
+        .take_while(|src| Rules::from_ruby(src).is_ok())
+        .last()
+        .unwrap();
+    let r = Rules::from_ruby(&deepest).unwrap();
+    assert_eq!(r.colour("", "", 0), Ok(kata_types::Outcome::Green));
+}

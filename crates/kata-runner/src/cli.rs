@@ -47,7 +47,9 @@ impl FromStr for KatasSpec {
             Some(("dir", path)) if !path.is_empty() => Ok(Self::Dir(path.into())),
             Some(("docker-volume", name))
                 if !name.is_empty()
-                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) =>
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) =>
             {
                 Ok(Self::Volume(name.into()))
             }
@@ -77,7 +79,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KATA_RUNNER_KATAS", default_value = "dir:./katas")]
     pub katas: KatasSpec,
     /// The image of the data container for docker-volume katas (needs sh).
-    #[arg(long, env = "KATA_RUNNER_DATA_IMAGE", default_value = "kata-runner/busybox-bash")]
+    #[arg(
+        long,
+        env = "KATA_RUNNER_DATA_IMAGE",
+        default_value = "kata-runner/busybox-bash"
+    )]
     pub data_image: String,
     /// The runner for requests that do not choose one (all of cyber-dojo's).
     #[arg(long, env = "KATA_RUNNER_RUNNER", default_value = "tmp", value_parser = parse_runner)]
@@ -155,7 +161,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub id: Option<String>,
     /// The data container's image, for docker-volume katas.
-    #[arg(long, env = "KATA_RUNNER_DATA_IMAGE", default_value = "kata-runner/busybox-bash")]
+    #[arg(
+        long,
+        env = "KATA_RUNNER_DATA_IMAGE",
+        default_value = "kata-runner/busybox-bash"
+    )]
     pub data_image: String,
 }
 

@@ -17,8 +17,8 @@ use clap::Parser;
 use cli::{Cli, Command, KatasSpec, RunArgs, ServeArgs};
 use kata_abi::Limits;
 use kata_docker::{Executor, ExecutorConfig};
+use kata_server::AppState;
 use kata_server::judges::{Judges, RuleSource};
-use kata_server::{AppState, ServerConfig};
 use kata_store::{DirKatas, Katas, VolumeKatas};
 use kata_strategy::{RunRequest, Runner};
 use kata_types::{KataId, Outcome};
@@ -30,7 +30,10 @@ fn main() -> ExitCode {
     // creates in a sandbox must be group-writable for the run's user.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o007));
     init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kata-runner: starting the runtime: {e}");
@@ -55,7 +58,9 @@ fn main() -> ExitCode {
 fn init_logging(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KATA_RUNNER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cli.log_json {
         builder.json().init();
     } else {
@@ -69,9 +74,11 @@ async fn runner(katas: &KatasSpec, data_image: &str, executor: ExecutorConfig) -
         .await
         .context("connecting to the Docker engine (is it running? DOCKER_HOST?)")?;
     let katas = match katas {
-        KatasSpec::Dir(path) => Katas::Dir(Arc::new(
-            DirKatas::open(path).with_context(|| format!("opening the katas directory {}", path.display()))?,
-        )),
+        KatasSpec::Dir(path) => {
+            Katas::Dir(Arc::new(DirKatas::open(path).with_context(|| {
+                format!("opening the katas directory {}", path.display())
+            })?))
+        }
         KatasSpec::Volume(name) => Katas::Volume(
             VolumeKatas::open(&executor, name, data_image)
                 .await
@@ -86,7 +93,11 @@ async fn runner(katas: &KatasSpec, data_image: &str, executor: ExecutorConfig) -
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let runner = Arc::new(runner(&args.katas, &args.data_image, args.executor_config()).await?);
-    let reaped = runner.executor().reap().await.context("reaping orphaned containers")?;
+    let reaped = runner
+        .executor()
+        .reap()
+        .await
+        .context("reaping orphaned containers")?;
     tracing::info!(reaped, "start-up: removed containers a dead server left");
     let state = AppState::new(runner.clone(), args.server_config());
     let addr = SocketAddr::new(args.bind, args.port);
@@ -106,7 +117,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         () = async { shutdown_signal().await; tokio::time::sleep(grace).await } => false,
     };
     if !drained {
-        tracing::warn!(?grace, "runs still in flight at the deadline: removing their containers");
+        tracing::warn!(
+            ?grace,
+            "runs still in flight at the deadline: removing their containers"
+        );
     }
     let reaped = runner.executor().reap().await.unwrap_or(0);
     tracing::info!(reaped, "stopped");
@@ -124,7 +138,10 @@ async fn shutdown_signal() {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
-    let dir = args.dir.canonicalize().with_context(|| format!("no kata directory {}", args.dir.display()))?;
+    let dir = args
+        .dir
+        .canonicalize()
+        .with_context(|| format!("no kata directory {}", args.dir.display()))?;
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
@@ -163,8 +180,15 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(log) = &report.log {
         eprintln!("kata-runner: {log}");
     }
-    eprintln!("kata-runner: kata {id}, event {}: {} (status {})", e.index, e.outcome, e.status);
-    Ok(if e.outcome == Outcome::Green { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    eprintln!(
+        "kata-runner: kata {id}, event {}: {} (status {})",
+        e.index, e.outcome, e.status
+    );
+    Ok(if e.outcome == Outcome::Green {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// A kata directory's text files, read by the guest (it is a directory like
@@ -173,7 +197,11 @@ async fn read_kata(guest: Guest, dir: &Path) -> Result<kata_types::Files> {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || {
         let packed = guest.pack_dir(&dir, &Limits::default())?;
-        let all = Limits { max_created: usize::MAX, text_cap: usize::MAX, ..Limits::default() };
+        let all = Limits {
+            max_created: usize::MAX,
+            text_cap: usize::MAX,
+            ..Limits::default()
+        };
         let (_, delta, _) = guest.harvest_tar(&packed.tar, &Default::default(), &all)?;
         for path in &delta.omitted {
             eprintln!("kata-runner: leaving out {path}: not a text file");
@@ -181,7 +209,11 @@ async fn read_kata(guest: Guest, dir: &Path) -> Result<kata_types::Files> {
         for r in &packed.report.refused {
             eprintln!("kata-runner: leaving out {}: {:?}", r.path, r.reason);
         }
-        Ok(delta.created.into_iter().map(|(k, v)| (k, v.content)).collect())
+        Ok(delta
+            .created
+            .into_iter()
+            .map(|(k, v)| (k, v.content))
+            .collect())
     })
     .await?
 }

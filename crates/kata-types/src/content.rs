@@ -7,6 +7,29 @@ use crate::SandboxPath;
 /// A kata's files as the browser sends them: path → text.
 pub type Files = BTreeMap<SandboxPath, String>;
 
+/// `a` and `a/b` cannot both be files: which would the sandbox hold?
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file:?} is a file, but {under:?} needs it to be a directory")]
+pub struct PathClash {
+    /// The path given as a file.
+    pub file: String,
+    /// The path under it.
+    pub under: String,
+}
+
+/// Checks that no file of `files` is also a directory of another.
+pub fn check_no_clashes(files: &Files) -> Result<(), PathClash> {
+    for path in files.keys() {
+        if let Some(dir) = path.ancestors().find(|a| files.contains_key(a)) {
+            return Err(PathClash {
+                file: dir.to_string(),
+                under: path.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// How much of a file, stdout or stderr is returned: 50 KiB, as cyber-dojo.
 pub const TEXT_FILE_CAP: usize = 51_200;
 
@@ -60,6 +83,16 @@ mod tests {
     fn invalid_utf8_is_replaced() {
         let c = FileContent::from_bytes(b"a\xffb", 10);
         assert_eq!(c.content, "a\u{fffd}b");
+    }
+
+    #[test]
+    fn a_file_cannot_also_be_a_directory() {
+        let p = |s: &str| SandboxPath::new(s).unwrap();
+        let ok: Files = [(p("a/b"), String::new()), (p("a/c"), String::new())].into();
+        assert_eq!(check_no_clashes(&ok), Ok(()));
+        let bad: Files = [(p("a"), String::new()), (p("a/b/c"), String::new())].into();
+        let err = check_no_clashes(&bad).unwrap_err();
+        assert_eq!((err.file.as_str(), err.under.as_str()), ("a", "a/b/c"));
     }
 
     #[test]

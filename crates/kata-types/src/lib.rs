@@ -16,7 +16,7 @@ mod kata_id;
 mod outcome;
 mod sandbox_path;
 
-pub use content::{FileContent, Files, TEXT_FILE_CAP, is_text};
+pub use content::{FileContent, Files, PathClash, TEXT_FILE_CAP, check_no_clashes, is_text};
 pub use kata_id::{KataId, KataIdError};
-pub use outcome::Outcome;
+pub use outcome::{Judge, Outcome};
 pub use sandbox_path::{MAX_NAME_BYTES, MAX_PATH_BYTES, PathError, SandboxPath};

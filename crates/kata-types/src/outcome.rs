@@ -50,3 +50,10 @@ impl fmt::Display for Outcome {
         f.write_str(self.as_str())
     }
 }
+
+/// Gives a finished run its colour: cyber-dojo's traffic lights.
+pub trait Judge: Send + Sync {
+    /// `Ok(Red | Amber | Green)`, or why no colour could be given (the run
+    /// is then `faulty`, with the reason in its log).
+    fn colour(&self, stdout: &str, stderr: &str, status: i32) -> Result<Outcome, String>;
+}

@@ -197,9 +197,10 @@ async fn read_kata(guest: Guest, dir: &Path) -> Result<kata_types::Files> {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || {
         let packed = guest.pack_dir(&dir, &Limits::default())?;
+        // Every text file, whole (the guest's usize is 32 bits).
         let all = Limits {
-            max_created: usize::MAX,
-            text_cap: usize::MAX,
+            max_created: 1 << 20,
+            text_cap: 64 << 20,
             ..Limits::default()
         };
         let (_, delta, _) = guest.harvest_tar(&packed.tar, &Default::default(), &all)?;

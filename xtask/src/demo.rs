@@ -67,7 +67,9 @@ struct Server(Child);
 
 impl Server {
     fn stop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -160,7 +162,9 @@ fn post(port: u16, path: &str, body: &str) -> Result<String, String> {
 
 fn request(port: u16, method: &str, path: &str, body: &str) -> Result<String, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -168,8 +172,12 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> Result<String, St
     )
     .map_err(|e| e.to_string())?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
-    let (head, body) = answer.split_once("\r\n\r\n").ok_or("a malformed HTTP answer")?;
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or("a malformed HTTP answer")?;
     let status = head.split_whitespace().nth(1).unwrap_or("?");
     if !status.starts_with('2') {
         return Err(format!("{method} {path}: HTTP {status}: {body}"));

@@ -154,3 +154,74 @@ fn bad_input_is_a_clear_message_and_exit_2() {
         );
     }
 }
+
+/// One HTTP/1.1 request by hand (this crate has no HTTP client): status line
+/// and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(String, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    Ok((
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    ))
+}
+
+#[test]
+fn sigterm_lets_a_run_in_flight_finish_then_stops() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let katas = format!("dir:{}", tmp.path().join("katas").display());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kata-runner"))
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--katas",
+            &katas,
+            "--shutdown-grace-secs",
+            "20",
+        ])
+        .args(["--instance", "kata-runner-sigterm-test"])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while http(port, "GET", "/ready", "").is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let body = r#"{"files":{"cyber-dojo.sh":"sleep 3; echo finished"},"image":"kata-runner/busybox-bash","rules":[{"else":"green"}]}"#;
+    let request = std::thread::spawn(move || http(port, "POST", "/v1/katas/S1gter/runs", body));
+    std::thread::sleep(Duration::from_secs(1));
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let (status, answer) = request
+        .join()
+        .unwrap()
+        .expect("the run in flight is answered");
+    assert!(status.contains("201"), "{status}: {answer}");
+    assert!(answer.contains("finished"), "{answer}");
+    let exited = server.wait().unwrap();
+    assert!(exited.success(), "{exited}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // New connections are refused once it has stopped.
+    assert!(http(port, "GET", "/alive", "").is_err());
+}

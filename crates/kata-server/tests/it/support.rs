@@ -17,7 +17,6 @@ static GUEST: LazyLock<Guest> = LazyLock::new(|| Guest::new(GuestConfig::default
 pub struct Server {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub state: AppState,
     _katas: tempfile::TempDir,
 }
 
@@ -40,12 +39,11 @@ impl Server {
         let state = AppState::new(Arc::new(runner), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = kata_server::app(state.clone());
+        let app = kata_server::app(state);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             addr,
             client: reqwest::Client::new(),
-            state,
             _katas: dir,
         }
     }

@@ -14,8 +14,7 @@ use bollard::models::{
     MountBindOptionsPropagationEnum, MountType, ResourcesUlimits,
 };
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateContainerOptions, CreateImageOptions, ListContainersOptions,
-    WaitContainerOptions,
+    AttachContainerOptions, CreateImageOptions, ListContainersOptions, WaitContainerOptions,
 };
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -307,34 +306,7 @@ impl Executor {
         started: Instant,
     ) -> Result<Driven, ExecError> {
         let image = body.image.clone().unwrap_or_default();
-        let options = CreateContainerOptions {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        };
-        match self.docker.create_container(Some(options), body).await {
-            Ok(created) => {
-                guard.created();
-                for warning in created.warnings {
-                    tracing::warn!(container = name, "engine warning: {warning}");
-                }
-            }
-            Err(DockerError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {
-                guard.not_created();
-                return Err(ExecError::ImageNotFound {
-                    image,
-                    pulling: false,
-                });
-            }
-            Err(source) => {
-                guard.not_created();
-                return Err(ExecError::Engine {
-                    context: "creating the container",
-                    source,
-                });
-            }
-        }
+        guard.create(body, "creating the container").await?;
         // Attached before start, so no output is missed and stdin is open
         // when the wrapper reads it.
         let attach = AttachContainerOptions {

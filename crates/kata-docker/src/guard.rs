@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::RemoveContainerOptions;
+use bollard::errors::Error as DockerError;
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+
+use crate::ExecError;
 
 /// What the guard knows about its container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +44,40 @@ impl ContainerGuard {
         }
     }
 
-    pub(crate) fn created(&mut self) {
-        self.state = State::Exists;
-    }
-
-    /// The create request failed: the engine made nothing.
-    pub(crate) fn not_created(&mut self) {
-        self.state = State::Gone;
+    /// Creates the guarded container from `body`. A missing image is
+    /// [`ExecError::ImageNotFound`]; engine warnings are logged.
+    pub(crate) async fn create(
+        &mut self,
+        body: ContainerCreateBody,
+        context: &'static str,
+    ) -> Result<(), ExecError> {
+        let image = body.image.clone().unwrap_or_default();
+        let options = CreateContainerOptions {
+            name: Some(self.name.clone()),
+            ..Default::default()
+        };
+        match self.docker.create_container(Some(options), body).await {
+            Ok(created) => {
+                self.state = State::Exists;
+                for warning in created.warnings {
+                    tracing::warn!(container = %self.name, "engine warning: {warning}");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // The create request failed: the engine made nothing.
+                self.state = State::Gone;
+                match e {
+                    DockerError::DockerResponseServerError {
+                        status_code: 404, ..
+                    } => Err(ExecError::ImageNotFound {
+                        image,
+                        pulling: false,
+                    }),
+                    source => Err(ExecError::Engine { context, source }),
+                }
+            }
+        }
     }
 
     /// Removes the container now, waiting at most `budget`. If that fails

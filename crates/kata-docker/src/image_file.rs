@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptions, DownloadFromContainerOptions};
+use bollard::query_parameters::DownloadFromContainerOptions;
 use futures_util::StreamExt;
 
 use crate::executor::LABEL_INSTANCE;
@@ -42,29 +42,9 @@ impl Executor {
             ..Default::default()
         };
         let mut guard = ContainerGuard::new(docker.clone(), name.clone());
-        let options = CreateContainerOptions {
-            name: Some(name.clone()),
-            ..Default::default()
-        };
-        match docker.create_container(Some(options), body).await {
-            Ok(_) => guard.created(),
-            Err(DockerError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {
-                guard.not_created();
-                return Err(ExecError::ImageNotFound {
-                    image,
-                    pulling: false,
-                });
-            }
-            Err(source) => {
-                guard.not_created();
-                return Err(ExecError::Engine {
-                    context: "creating a container to read a file",
-                    source,
-                });
-            }
-        }
+        guard
+            .create(body, "creating a container to read a file")
+            .await?;
         let read = async {
             let options = DownloadFromContainerOptions {
                 path: path.to_owned(),

@@ -71,8 +71,17 @@ pub fn write_file(
     Ok(n)
 }
 
+/// Whether every directory above `path` is a real directory (not a link).
+fn real_parents(path: &SandboxPath) -> bool {
+    path.ancestors()
+        .all(|dir| fs::symlink_metadata(host(&dir)).is_ok_and(|m| m.is_dir()))
+}
+
 /// Whether the regular file at `path` holds exactly `content`.
 fn same_content(path: &SandboxPath, content: &[u8]) -> bool {
+    if !real_parents(path) {
+        return false;
+    }
     let h = host(path);
     match fs::symlink_metadata(&h) {
         Ok(m) if m.is_file() && m.len() == content.len() as u64 => {}
@@ -94,6 +103,11 @@ pub fn sync(files: &Files, previous: &BTreeSet<SandboxPath>, mtime: Timestamp) -
         report.files_written += 1;
     }
     for gone in previous.iter().filter(|p| !files.contains_key(*p)) {
+        // Only through real directories: a link where a directory was
+        // must not redirect the deletion.
+        if !real_parents(gone) {
+            continue;
+        }
         let h = host(gone);
         // Only a file the client knew is deleted: if user code turned its
         // name into a directory, that directory is the user's now.

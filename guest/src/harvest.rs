@@ -34,16 +34,24 @@ pub fn harvest(
 fn harvest_dir(baseline: &Files, limits: &Limits) -> Result<Outcome> {
     let walked = walk(limits)?;
     let mut report = Report::default();
+    let mut delta = DeltaBuilder::new(baseline, limits);
     for s in walked.skipped {
-        // A directory that cannot be listed cannot be emptied either: it
-        // stays, reported, and unseen by anything the host does with this
-        // sandbox.
-        if !matches!(s.reason, RefusalReason::Unlistable { .. }) {
-            remove_any(&s.host).map_err(|e| format!("removing {}: {e}", s.shown))?;
+        match &s.reason {
+            // A directory that cannot be listed cannot be emptied either: it
+            // stays, reported; what it holds is unknown, not deleted.
+            RefusalReason::Unlistable { .. } => delta.unknown_under(&s.shown),
+            // Over a budget is not hostile: the files stay where they are,
+            // unseen. Past the entry cap, nothing can be told from absence.
+            RefusalReason::TooManyEntries => delta.incomplete = true,
+            RefusalReason::FileTooLarge { .. } | RefusalReason::TooManyBytes => {
+                if let Ok(path) = SandboxPath::new(&s.shown) {
+                    delta.present(path);
+                }
+            }
+            _ => remove_any(&s.host).map_err(|e| format!("removing {}: {e}", s.shown))?,
         }
         report.refuse(s.shown, s.reason);
     }
-    let mut delta = DeltaBuilder::new(baseline, limits);
     for found in walked.found.iter().filter(|f| !f.is_dir) {
         let mut probe = Probe::new(baseline.get(&found.path).map(String::as_bytes), limits);
         let wanted = probe.bytes_wanted(found.len);
@@ -77,7 +85,7 @@ fn harvest_tar(
     let mut tar = tar::Builder::new(stdout);
     let mut dirs_out: HashSet<SandboxPath> = HashSet::new();
     let mut written = (0u64, 0u64);
-    for_each_checked(stdin, limits, &mut report, |entry| {
+    let seen = for_each_checked(stdin, limits, &mut report, |entry| {
         // Every directory gets an entry of its own, so that whoever unpacks
         // this tar as root still gives the sandbox user its directories.
         for dir in entry.path.ancestors() {
@@ -117,6 +125,10 @@ fn harvest_tar(
     })?;
     tar.finish().map_err(|e| format!("finishing tar: {e}"))?;
     (report.files_written, report.bytes_written) = written;
+    delta.incomplete = seen.incomplete;
+    for path in seen.present {
+        delta.present(path);
+    }
     Ok(Outcome {
         report,
         delta: Some(delta.finish()),
@@ -186,6 +198,10 @@ struct DeltaBuilder<'a> {
     baseline: &'a Files,
     limits: &'a Limits,
     seen: HashSet<SandboxPath>,
+    /// Directories whose content could not be seen ("" is everything).
+    unknown: Vec<String>,
+    /// The walk stopped early: absence proves nothing.
+    incomplete: bool,
     delta: Delta,
 }
 
@@ -195,8 +211,28 @@ impl<'a> DeltaBuilder<'a> {
             baseline,
             limits,
             seen: HashSet::new(),
+            unknown: Vec::new(),
+            incomplete: false,
             delta: Delta::default(),
         }
+    }
+
+    /// A file that is there, though not read (refused for its size).
+    fn present(&mut self, path: SandboxPath) {
+        self.seen.insert(path);
+    }
+
+    fn unknown_under(&mut self, dir: &str) {
+        self.unknown.push(dir.to_owned());
+    }
+
+    /// Whether `path` was out of sight, so its absence means nothing.
+    fn unseeable(&self, path: &SandboxPath) -> bool {
+        self.incomplete
+            || self
+                .unknown
+                .iter()
+                .any(|d| d.is_empty() || path.as_str().starts_with(&format!("{d}/")))
     }
 
     fn record(&mut self, path: SandboxPath, len: u64, probe: Probe<'_>) {
@@ -228,7 +264,7 @@ impl<'a> DeltaBuilder<'a> {
     fn finish(mut self) -> Delta {
         // A path seen twice (a tar may repeat one) ends as it was last seen.
         for path in self.baseline.keys() {
-            if !self.seen.contains(path) {
+            if !self.seen.contains(path) && !self.unseeable(path) {
                 self.delta.deleted.insert(path.clone());
             }
         }

@@ -84,7 +84,11 @@ pub fn sync_tar(
 
     // Whole seconds: a change made in the second the last build ended must
     // still look newer than what that build made.
-    let stamp = (mtime.secs.max(0) as u64).max(if newest > 0 { newest + 1 } else { 0 });
+    let stamp = (mtime.secs.max(0) as u64).max(if newest > 0 {
+        newest.saturating_add(1)
+    } else {
+        0
+    });
     for (path, content) in files.iter().filter(|(p, _)| !unchanged.contains(*p)) {
         let content = content.as_bytes();
         let mode = modes.get(path).copied().unwrap_or(0o644);

@@ -20,6 +20,17 @@ pub struct Checked<'a> {
     pub file: Option<(u64, &'a mut dyn Read)>,
 }
 
+/// What a walk of a tar saw besides the accepted entries.
+#[derive(Default)]
+pub struct Seen {
+    /// The walk stopped early (a broken stream, too many entries): entries
+    /// after the stop are unknown, so nothing may be inferred from absence.
+    pub incomplete: bool,
+    /// Regular files refused for their size or place, not their kind: they
+    /// exist, even though they were not taken.
+    pub present: Vec<SandboxPath>,
+}
+
 /// Calls `accept` with each acceptable entry of the tar on `input`, in stream
 /// order, recording refusals in `report`. A broken stream ends the walk with a
 /// refusal, not an error: what came before it stands.
@@ -28,7 +39,8 @@ pub fn for_each_checked<R: Read>(
     limits: &Limits,
     report: &mut Report,
     mut accept: impl FnMut(Checked<'_>) -> Result<()>,
-) -> Result<()> {
+) -> Result<Seen> {
+    let mut seen = Seen::default();
     let mut archive = tar::Archive::new(input);
     let mut budget = Budget::new(limits);
     // What this stream has made a file, and what it has made (or implied) a
@@ -44,7 +56,8 @@ pub fn for_each_checked<R: Read>(
                     error: e.to_string(),
                 },
             );
-            return Ok(());
+            seen.incomplete = true;
+            return Ok(seen);
         }
     };
     for entry in entries {
@@ -57,7 +70,8 @@ pub fn for_each_checked<R: Read>(
                         error: e.to_string(),
                     },
                 );
-                return Ok(());
+                seen.incomplete = true;
+                return Ok(seen);
             }
         };
         let raw = entry.path_bytes().into_owned();
@@ -106,6 +120,7 @@ pub fn for_each_checked<R: Read>(
             };
         if conflict {
             report.refuse(shown, RefusalReason::Conflict);
+            seen.present.push(path);
             continue;
         }
         let size = if is_dir { 0 } else { entry.size() };
@@ -113,11 +128,13 @@ pub fn for_each_checked<R: Read>(
             Verdict::Admit => {}
             Verdict::Refuse(reason) => {
                 report.refuse(shown, reason);
+                seen.present.push(path);
                 continue;
             }
             Verdict::Stop(reason) => {
                 report.refuse(shown, reason);
-                return Ok(());
+                seen.incomplete = true;
+                return Ok(seen);
             }
         }
         let mode = header.mode().unwrap_or(if is_dir { 0o755 } else { 0o644 }) & 0o777;
@@ -135,5 +152,5 @@ pub fn for_each_checked<R: Read>(
             file: (!is_dir).then_some((size, &mut entry as &mut dyn Read)),
         })?;
     }
-    Ok(())
+    Ok(seen)
 }

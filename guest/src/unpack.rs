@@ -35,7 +35,7 @@ pub fn unpack(limits: &Limits, input: &mut impl Read) -> Result<Outcome> {
     let mut kept: HashSet<SandboxPath> = HashSet::new();
     let mut dir_times: Vec<(SandboxPath, u64)> = Vec::new();
     let (mut files, mut bytes) = (0, 0);
-    for_each_checked(input, limits, &mut report, |entry| {
+    let seen = for_each_checked(input, limits, &mut report, |entry| {
         kept.extend(entry.path.ancestors());
         kept.insert(entry.path.clone());
         match entry.file {
@@ -57,7 +57,8 @@ pub fn unpack(limits: &Limits, input: &mut impl Read) -> Result<Outcome> {
     // container must not come back from the last run. Deepest first, so a
     // removed directory's children are not visited again.
     for found in before.found.iter().rev() {
-        if !kept.contains(&found.path) {
+        // A tar that stopped early says nothing about what it did not reach.
+        if !kept.contains(&found.path) && !seen.incomplete {
             remove_any(&host(&found.path)).map_err(|e| format!("removing {}: {e}", found.path))?;
             report.files_deleted += u64::from(!found.is_dir);
         }

@@ -60,8 +60,9 @@ pub enum Written {
 
 impl Executor {
     /// The data container for `volume`, created (with the volume) if
-    /// missing and started if stopped. `image` needs `sh`, `cat`, `mv`,
-    /// `ln`, `mkdir` and `ls`; no other tool, no network.
+    /// missing and started if stopped. `image` needs `sh` and busybox or
+    /// coreutils (`cat`, `dd` with `iflag=count_bytes`, `ln`, `mv`, `wc`, …); no
+    /// network.
     pub async fn data_container(
         &self,
         volume: &str,
@@ -85,11 +86,9 @@ impl Executor {
                 });
             }
         }
-        Ok(DataContainer {
-            docker,
-            name,
-            cap: self.config().caps.sandbox_tar,
-        })
+        // A read may carry a saved sandbox and an event (files, output) at once.
+        let cap = self.config().caps.sandbox_tar + (32 << 20);
+        Ok(DataContainer { docker, name, cap })
     }
 }
 
@@ -242,6 +241,8 @@ impl DataContainer {
 d=$(dirname -- "$1"); mkdir -p -- "$d"
 t="$d/.tmp.$$.$(basename -- "$1")"
 cat > "$t"
+# A feed cut short is never saved.
+if [ $(wc -c < "$t") -ne "$3" ]; then rm -f -- "$t"; exit 18; fi
 if [ "$2" = new ]; then
   if ln -- "$t" "$1" 2>/dev/null; then rm -f -- "$t"; else rm -f -- "$t"; exit 17; fi
 else
@@ -251,7 +252,8 @@ fi"#;
             Write::Replace => "replace",
             Write::CreateNew => "new",
         };
-        let (status, out) = self.exec(script, &[path, how], Some(bytes)).await?;
+        let len = bytes.len().to_string();
+        let (status, out) = self.exec(script, &[path, how, &len], Some(bytes)).await?;
         match status {
             0 => Ok(Written::Done),
             EXIT_EXISTS => Ok(Written::Exists),
@@ -367,14 +369,23 @@ fi"#;
         let (fed, collected) = tokio::join!(feed, collect);
         collected?;
         fed.map_err(|e| ExecError::Config(format!("feeding an exec in the data container: {e}")))?;
-        let inspect = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(ExecError::engine(
-                "inspecting an exec in the data container",
-            ))?;
-        let status = inspect.exit_code.unwrap_or(-1);
+        // The output can end a moment before the engine records the exit.
+        let mut status = None;
+        for _ in 0..100 {
+            let inspect = self
+                .docker
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(ExecError::engine(
+                    "inspecting an exec in the data container",
+                ))?;
+            if inspect.running != Some(true) {
+                status = inspect.exit_code;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let status = status.unwrap_or(-1);
         if status != 0 {
             out.extend_from_slice(&err);
         }

@@ -13,6 +13,15 @@ pub struct Admission {
     waiting: AtomicUsize,
 }
 
+/// A place in the queue, given back on drop.
+struct Place<'a>(&'a AtomicUsize);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The queue is full: come back later.
 #[derive(Debug, Clone, Copy)]
 pub struct Busy;
@@ -33,16 +42,17 @@ impl Admission {
         if let Ok(permit) = self.slots.clone().try_acquire_owned() {
             return Ok(permit);
         }
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
+        // Leaves the queue however the wait ends, a dropped future included
+        // (the client hung up): a leaked place would turn everyone away.
+        let _place = Place(&self.waiting);
+        if queued >= self.queue {
             return Err(Busy);
         }
-        let permit = self.slots.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        permit.map_err(|_| Busy)
+        self.slots.clone().acquire_owned().await.map_err(|_| Busy)
     }
 
-    /// Runs waiting for a slot.
+    /// Runs waiting for a slot (and, for an instant, ones being turned away).
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
     }

@@ -159,19 +159,25 @@ printf '%s %s\n' $n $t
         let tar_len = sandbox.as_ref().map_or(0, Vec::len);
         let mut stdin = sandbox.unwrap_or_default();
         stdin.extend_from_slice(&json);
+        // The event is the commit point: linked first (exclusively), then
+        // the sandbox renamed into place. A feed cut short is never saved:
+        // both lengths are checked before anything moves.
         let script = r#"set -e
 d="$1"; t="$d/.tmp.$$"
 mkdir -p "$d/events"
 if [ "$3" -gt 0 ]; then dd of="$t.tar" bs=65536 iflag=fullblock,count_bytes count="$3" 2>/dev/null; fi
 cat > "$t.json"
-if [ "$3" -gt 0 ]; then mv -f "$t.tar" "$d/sandbox.tar"; fi
-if ln "$t.json" "$d/events/$2.json" 2>/dev/null; then rm -f "$t.json"; else rm -f "$t.json"; exit 17; fi"#;
+if [ "$3" -gt 0 ] && [ $(wc -c < "$t.tar") -ne "$3" ]; then rm -f "$t.tar" "$t.json"; exit 18; fi
+if [ $(wc -c < "$t.json") -ne "$4" ]; then rm -f "$t.tar" "$t.json"; exit 18; fi
+if ! ln "$t.json" "$d/events/$2.json" 2>/dev/null; then rm -f "$t.json" "$t.tar"; exit 17; fi
+rm -f "$t.json"
+if [ "$3" -gt 0 ]; then mv -f "$t.tar" "$d/sandbox.tar"; fi"#;
         let dir = Self::dir(id);
         let index = format!("{:06}", event.index);
-        let len = tar_len.to_string();
+        let (len, json_len) = (tar_len.to_string(), json.len().to_string());
         let (status, out) = self
             .data
-            .run_script(script, &[&dir, &index, &len], Some(stdin))
+            .run_script(script, &[&dir, &index, &len, &json_len], Some(stdin))
             .await
             .map_err(Self::err(id))?;
         match status {

@@ -219,13 +219,33 @@ impl Runner {
             ) => (None, Some(e.to_string())),
             Err(source) => return Err(RunError::Exec { id, source }),
         };
-        let (delta, report, kept) = match &result {
+        let (mut delta, report, mut kept) = match &result {
             Some(r) if !r.timed_out => {
                 self.harvest(&id, &req, r, bind, &begun.home, plan.keep)
                     .await?
             }
+            _ if bind => {
+                // The killed or failed run still left its mark on the
+                // bind-mounted sandbox: the guest clears out links, FIFOs
+                // and bad names now, though nothing is reported.
+                if let SandboxHome::Dir(dir) = &begun.home {
+                    let (dir, files, limits) =
+                        (dir.clone(), req.files.clone(), self.limits.clone());
+                    self.guest_call("checking the kata's sandbox", &id, move |g| {
+                        g.harvest_dir(&dir, &files, &limits)
+                    })
+                    .await?;
+                }
+                (Delta::default(), Report::default(), None)
+            }
             _ => (Delta::default(), Report::default(), None),
         };
+        if result.as_ref().is_some_and(|r| r.sandbox_tar_truncated) {
+            // Part of the sandbox did not come back: what is missing was
+            // not deleted, and a partial sandbox must not replace the saved one.
+            delta.deleted.clear();
+            kept = None;
+        }
         timings.harvest = t.elapsed();
 
         // 4. The colour, and the event in the history.

@@ -19,4 +19,4 @@ mod sandbox_path;
 pub use content::{FileContent, Files, PathClash, TEXT_FILE_CAP, check_no_clashes, is_text};
 pub use kata_id::{KataId, KataIdError};
 pub use outcome::{Judge, Outcome};
-pub use sandbox_path::{MAX_NAME_BYTES, MAX_PATH_BYTES, PathError, SandboxPath};
+pub use sandbox_path::{MAX_DEPTH, MAX_NAME_BYTES, MAX_PATH_BYTES, PathError, SandboxPath};

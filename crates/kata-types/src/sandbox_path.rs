@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_NAME_BYTES: usize = 255;
 /// The longest path accepted, in bytes (Linux `PATH_MAX`).
 pub const MAX_PATH_BYTES: usize = 4096;
+/// The most components a path may have. No kata nests deeper, and checks
+/// that walk a path's ancestors stay cheap for hostile tars.
+pub const MAX_DEPTH: usize = 128;
 
 /// A path inside a kata's sandbox: relative, `/`-separated, normalised.
 ///
@@ -52,6 +55,9 @@ pub enum PathError {
     /// The whole over [`MAX_PATH_BYTES`].
     #[error("path is longer than {MAX_PATH_BYTES} bytes")]
     PathTooLong,
+    /// More than [`MAX_DEPTH`] components.
+    #[error("path is deeper than {MAX_DEPTH} levels")]
+    TooDeep,
     /// Bytes that are not UTF-8 (only possible for names read from a tar).
     #[error("path is not UTF-8")]
     NotUtf8,
@@ -108,6 +114,9 @@ fn validate(path: &str) -> Result<(), PathError> {
     }
     if path.len() > MAX_PATH_BYTES {
         return Err(PathError::PathTooLong);
+    }
+    if path.split('/').count() > MAX_DEPTH {
+        return Err(PathError::TooDeep);
     }
     for component in path.split('/') {
         match component {
@@ -200,7 +209,8 @@ mod tests {
     #[test]
     fn rejects_each_escape_with_its_reason() {
         let long_name = "n".repeat(256);
-        let long_path = ["d"; 2049].join("/");
+        let long_path = ["dd"; 1366].join("/");
+        let deep_path = ["d"; 129].join("/");
         let cases: &[(&str, PathError)] = &[
             ("", PathError::Empty),
             ("/etc/passwd", PathError::Absolute),
@@ -215,6 +225,7 @@ mod tests {
             ("new\nline", PathError::Control),
             (&long_name, PathError::NameTooLong),
             (&long_path, PathError::PathTooLong),
+            (&deep_path, PathError::TooDeep),
         ];
         for (path, why) in cases {
             assert_eq!(SandboxPath::new(path).unwrap_err(), *why, "{path:?}");

@@ -180,13 +180,26 @@ fn a_name_over_255_bytes_is_refused() {
 
 #[test]
 fn a_path_over_4096_bytes_is_refused() {
-    let name = ["d"; 2049].join("/");
+    let name = ["dd"; 1366].join("/");
     let tar = with_good(TarBuilder::new().file(&name, b"x"));
     assert_refused(
         tar,
         &name,
         RefusalReason::BadPath {
             error: PathError::PathTooLong,
+        },
+    );
+}
+
+#[test]
+fn a_path_over_128_levels_is_refused() {
+    let name = ["d"; 129].join("/");
+    let tar = with_good(TarBuilder::new().file(&name, b"x"));
+    assert_refused(
+        tar,
+        &name,
+        RefusalReason::BadPath {
+            error: PathError::TooDeep,
         },
     );
 }
@@ -379,4 +392,58 @@ fn odd_names_planted_in_the_directory_are_reported_without_failing_the_harvest()
         "a name it could read but refused is removed"
     );
     kata.assert_nothing_escaped();
+}
+
+#[test]
+fn what_a_stopped_walk_did_not_reach_is_not_reported_deleted() {
+    let baseline = files(&[("a.txt", "a"), ("z.txt", "z")]);
+    let mut t = TarBuilder::new();
+    t.file_with("a.txt", b"a", 0o644, 1);
+    for i in 0..10 {
+        t.file_with(&format!("m{i}.o"), b"\0\0", 0o644, 1);
+    }
+    t.file_with("z.txt", b"z", 0o644, 1);
+    let limits = Limits {
+        max_entries: 5,
+        ..Limits::default()
+    };
+    let (_, delta, report) = guest()
+        .harvest_tar(&t.finish(), &baseline, &limits)
+        .unwrap();
+    assert!(
+        report
+            .refused
+            .iter()
+            .any(|r| r.reason == RefusalReason::TooManyEntries)
+    );
+    assert!(
+        delta.deleted.is_empty(),
+        "z.txt was never reached, not deleted: {:?}",
+        delta.deleted
+    );
+}
+
+#[test]
+fn a_file_over_the_size_cap_stays_and_is_not_deleted() {
+    let kata = Kata::new();
+    fs::write(kata.dir().join("big.txt"), vec![b'x'; 2_000]).unwrap();
+    fs::write(kata.dir().join("small.txt"), "s").unwrap();
+    let baseline = files(&[("big.txt", "old"), ("small.txt", "s")]);
+    let limits = Limits {
+        max_file_bytes: 1_000,
+        ..Limits::default()
+    };
+    let (delta, report) = guest()
+        .harvest_dir(&kata.dir(), &baseline, &limits)
+        .unwrap();
+    assert_refusal(
+        &report,
+        "big.txt",
+        &RefusalReason::FileTooLarge { size: 2_000 },
+    );
+    assert!(delta.deleted.is_empty(), "{:?}", delta.deleted);
+    assert!(
+        kata.dir().join("big.txt").exists(),
+        "over a budget is not hostile: it stays"
+    );
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -108,13 +108,30 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let app = kata_server::app(state.clone());
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
-    // The server stops accepting at the signal; runs in flight get `grace`
-    // to finish (their connections close as they answer), then are dropped
-    // and their containers removed.
+    // One deadline, `grace` after the signal: the server stops accepting,
+    // runs in flight finish by then (their connections close as they
+    // answer), or their containers are removed.
+    let (signalled, mut at_signal) = tokio::sync::watch::channel(None::<Instant>);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = signalled.send(Some(Instant::now()));
+    });
+    let deadline = async {
+        let signal = *at_signal
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|t| *t)
+            .get_or_insert_with(Instant::now);
+        tokio::time::sleep_until((signal + grace).into()).await;
+    };
     let drained = tokio::select! {
-        served = server => { served.context("serving")?; state.drain(grace).await }
-        () = async { shutdown_signal().await; tokio::time::sleep(grace).await } => false,
+        served = server => {
+            served.context("serving")?;
+            let left = at_signal.borrow().map_or(grace, |t| grace.saturating_sub(t.elapsed()));
+            state.drain(left).await
+        }
+        () = deadline => false,
     };
     if !drained {
         tracing::warn!(

@@ -173,7 +173,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let judge = Judges::default()
         .get(RuleSource::Image, &args.image, runner.executor())
-        .await;
+        .await
+        .context("reading the image's traffic-light rules")?;
     let request = RunRequest {
         id: id.clone(),
         files,

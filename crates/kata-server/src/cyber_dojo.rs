@@ -204,10 +204,6 @@ async fn run_cyber_dojo_sh(
         Some(Value::String(src)) => RuleSource::Ruby(src),
         Some(_) => return Err(call.bad("malformed argument: :manifest rag_lambda is not a String")),
     };
-    let judge = state
-        .judges
-        .get(rules, image, state.runner.executor())
-        .await;
     let request = RunRequest {
         id,
         files,
@@ -215,7 +211,7 @@ async fn run_cyber_dojo_sh(
         max_seconds,
         runner: state.config.default_runner,
     };
-    match crate::native::admit_and_run(&state, request, judge).await {
+    match crate::native::admit_and_run(&state, request, rules).await {
         Ok(report) => Ok(axum::Json(json!({"run_cyber_dojo_sh": result(&report)}))),
         Err(crate::native::Failed::Busy) => Err(call.error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -233,6 +229,9 @@ async fn run_cyber_dojo_sh(
             ..
         })) => Err(call.bad(format!("malformed argument: :manifest image_name {e}"))),
         Err(crate::native::Failed::Run(e)) => {
+            Err(call.error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        }
+        Err(crate::native::Failed::Judge(e)) => {
             Err(call.error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
         }
     }

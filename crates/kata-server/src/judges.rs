@@ -38,46 +38,57 @@ pub enum RuleSource<'a> {
 }
 
 impl Judges {
-    /// The judge for a run. Never fails: rules that cannot be had or parsed
-    /// give a judge that makes the run `faulty` and says why.
+    /// The judge for a run. Rules that cannot be parsed, or an image without
+    /// rules, give a judge that makes the run `faulty` and says why; only
+    /// the engine failing while reading the image's rules is an error.
     pub async fn get(
         &self,
         source: RuleSource<'_>,
         image: &str,
         executor: &Executor,
-    ) -> Arc<dyn Judge> {
+    ) -> Result<Arc<dyn Judge>, kata_docker::ExecError> {
         let (key, text) = match source {
             RuleSource::Ruby(src) => (format!("rb:{src}"), Ok(src.to_owned())),
             RuleSource::Json(v) => {
                 let key = format!("json:{v}");
                 if let Some(j) = self.cached(&key) {
-                    return j;
+                    return Ok(j);
                 }
                 let judge: Arc<dyn Judge> = match Rules::from_json(v) {
                     Ok(rules) => Arc::new(rules),
                     Err(e) => Arc::new(Unjudgeable(format!("the rules are not valid: {e}"))),
                 };
-                return self.remember(key, judge);
+                return Ok(self.remember(key, judge));
             }
             RuleSource::Image => match self.image_rules(image, executor).await {
                 Ok(Some(src)) => (format!("rb:{src}"), Ok(src)),
                 Ok(None) => {
                     let why =
                         format!("no rag_lambda in the manifest and no {IMAGE_RULES} in {image}");
-                    return Arc::new(Unjudgeable(why));
+                    return Ok(Arc::new(Unjudgeable(why)));
                 }
-                Err(e) => return Arc::new(Unjudgeable(e)),
+                // The run itself will say so (pulling, a bad name), better
+                // than a judge.
+                Err(
+                    kata_docker::ExecError::ImageNotFound { .. }
+                    | kata_docker::ExecError::InvalidImage { .. },
+                ) => {
+                    return Ok(Arc::new(Unjudgeable(format!(
+                        "{image} is not on the engine"
+                    ))));
+                }
+                Err(e) => return Err(e),
             },
         };
         if let Some(j) = self.cached(&key) {
-            return j;
+            return Ok(j);
         }
         let judge: Arc<dyn Judge> =
             match text.and_then(|t| Rules::from_ruby(&t).map_err(|e| e.to_string())) {
                 Ok(rules) => Arc::new(rules),
                 Err(e) => Arc::new(Unjudgeable(format!("the rag_lambda is not supported: {e}"))),
             };
-        self.remember(key, judge)
+        Ok(self.remember(key, judge))
     }
 
     fn cached(&self, key: &str) -> Option<Arc<dyn Judge>> {
@@ -102,7 +113,7 @@ impl Judges {
         &self,
         image: &str,
         executor: &Executor,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, kata_docker::ExecError> {
         if let Some(known) = self
             .from_images
             .lock()
@@ -111,10 +122,7 @@ impl Judges {
         {
             return Ok(known.clone());
         }
-        let bytes = executor
-            .image_file(image, IMAGE_RULES)
-            .await
-            .map_err(|e| format!("reading {IMAGE_RULES} from {image}: {e}"))?;
+        let bytes = executor.image_file(image, IMAGE_RULES).await?;
         let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
         self.from_images
             .lock()

@@ -37,19 +37,27 @@ pub(crate) enum Failed {
     Busy,
     /// The run flow failed.
     Run(RunError),
+    /// The engine failed while the image's rules were read.
+    Judge(ExecError),
 }
 
-/// Waits for a slot (or is turned away), then runs on the server's task
-/// tracker: a client that hangs up does not cut the run short.
+/// Waits for a slot (or is turned away), finds the rules (reading them from
+/// the image takes a container, so only with a slot), then runs on the
+/// server's task tracker: a client that hangs up does not cut the run short.
 pub(crate) async fn admit_and_run(
     state: &AppState,
     request: RunRequest,
-    judge: Arc<dyn Judge>,
+    rules: RuleSource<'_>,
 ) -> Result<RunReport, Failed> {
     let Ok(permit) = state.admission.enter().await else {
         state.metrics.rejected();
         return Err(Failed::Busy);
     };
+    let judge: Arc<dyn Judge> = state
+        .judges
+        .get(rules, &request.image, state.runner.executor())
+        .await
+        .map_err(Failed::Judge)?;
     let started = Instant::now();
     let (runner, metrics) = (state.runner.clone(), state.metrics.clone());
     let span = tracing::info_span!("run", kata = %request.id, runner = request.runner.as_str());
@@ -153,10 +161,6 @@ async fn create_run(
         (None, Some(src)) => RuleSource::Ruby(src),
         (None, None) => RuleSource::Image,
     };
-    let judge = state
-        .judges
-        .get(rules, &body.image, state.runner.executor())
-        .await;
     let location_of = id.to_string();
     let request = RunRequest {
         id,
@@ -165,7 +169,7 @@ async fn create_run(
         max_seconds,
         runner: body.runner.unwrap_or(state.config.default_runner),
     };
-    let report = match admit_and_run(&state, request, judge).await {
+    let report = match admit_and_run(&state, request, rules).await {
         Ok(report) => report,
         Err(Failed::Busy) => {
             return Err(ApiError {
@@ -191,6 +195,7 @@ async fn create_run(
             return Err(ApiError::bad_request("bad_image", e.to_string()));
         }
         Err(Failed::Run(e)) => return Err(ApiError::internal("the run", &e)),
+        Err(Failed::Judge(e)) => return Err(ApiError::internal("reading the image's rules", &e)),
     };
     let location = format!("/v1/katas/{location_of}/events/{}", report.event.index);
     Ok((

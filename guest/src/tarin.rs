@@ -47,32 +47,21 @@ pub fn for_each_checked<R: Read>(
     // directory: `a` cannot be both.
     let mut files: HashSet<SandboxPath> = HashSet::new();
     let mut dirs: HashSet<SandboxPath> = HashSet::new();
+    // A broken stream ends the walk: what came before it stands.
+    let broken = |report: &mut Report, mut seen: Seen, e: std::io::Error| {
+        let error = e.to_string();
+        report.refuse("", RefusalReason::Malformed { error });
+        seen.incomplete = true;
+        Ok(seen)
+    };
     let entries = match archive.entries() {
         Ok(entries) => entries,
-        Err(e) => {
-            report.refuse(
-                "",
-                RefusalReason::Malformed {
-                    error: e.to_string(),
-                },
-            );
-            seen.incomplete = true;
-            return Ok(seen);
-        }
+        Err(e) => return broken(report, seen, e),
     };
     for entry in entries {
         let mut entry = match entry {
             Ok(entry) => entry,
-            Err(e) => {
-                report.refuse(
-                    "",
-                    RefusalReason::Malformed {
-                        error: e.to_string(),
-                    },
-                );
-                seen.incomplete = true;
-                return Ok(seen);
-            }
+            Err(e) => return broken(report, seen, e),
         };
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();

@@ -286,22 +286,7 @@ impl Machine {
     fn search(&mut self, re: &RubyRegex, s: &str, pos: Pos, set_last: bool) -> R {
         self.charge(pos, 1 + s.len() as u64 / 128)?;
         let found = match re.regex.captures(s) {
-            Some(caps) => {
-                let start = caps.get(0).map_or(0, |m| m.start());
-                Value::Match(Rc::new(MatchData {
-                    groups: caps
-                        .iter()
-                        .map(|g| g.map(|m| Arc::from(m.as_str())))
-                        .collect(),
-                    names: re
-                        .regex
-                        .capture_names()
-                        .map(|n| n.map(String::from))
-                        .collect(),
-                    start,
-                    char_start: s[..start].chars().count(),
-                }))
-            }
+            Some(caps) => match_data(re, s, &caps),
             None => Value::Nil,
         };
         if set_last {
@@ -801,22 +786,7 @@ impl Machine {
         }
         // Like Ruby, $~ is left at the last match.
         self.last_match = match last {
-            Some(caps) => {
-                let start = caps.get(0).map_or(0, |m| m.start());
-                Value::Match(Rc::new(MatchData {
-                    groups: caps
-                        .iter()
-                        .map(|g| g.map(|m| Arc::from(m.as_str())))
-                        .collect(),
-                    names: re
-                        .regex
-                        .capture_names()
-                        .map(|n| n.map(String::from))
-                        .collect(),
-                    start,
-                    char_start: s[..start].chars().count(),
-                }))
-            }
+            Some(caps) => match_data(re, s, &caps),
             None => Value::Nil,
         };
         self.array(out, pos)
@@ -1024,6 +994,24 @@ pub(crate) fn inspect(v: &Value) -> String {
         ),
         other => to_s(other),
     }
+}
+
+/// Ruby's `MatchData` for `caps`, a match of `re` in `s`.
+fn match_data(re: &RubyRegex, s: &str, caps: &regex::Captures<'_>) -> Value {
+    let start = caps.get(0).map_or(0, |m| m.start());
+    Value::Match(Rc::new(MatchData {
+        groups: caps
+            .iter()
+            .map(|g| g.map(|m| Arc::from(m.as_str())))
+            .collect(),
+        names: re
+            .regex
+            .capture_names()
+            .map(|n| n.map(String::from))
+            .collect(),
+        start,
+        char_start: s[..start].chars().count(),
+    }))
 }
 
 #[cfg(test)]

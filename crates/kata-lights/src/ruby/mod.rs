@@ -9,15 +9,5 @@ mod parser;
 pub(crate) mod regex;
 
 pub(crate) use ast::Program;
-pub(crate) use eval::{Failure, Value, inspect, to_s};
+pub(crate) use eval::{inspect, run, to_s};
 pub(crate) use parser::parse;
-
-/// Runs a program on one run's output.
-pub(crate) fn run(
-    program: &Program,
-    stdout: &str,
-    stderr: &str,
-    status: i32,
-) -> Result<Value, Failure> {
-    eval::run(program, stdout, stderr, status)
-}

@@ -668,64 +668,50 @@ impl Parser {
     }
 
     fn cmp_expr(&mut self) -> PResult<Expr> {
-        let mut left = self.add_expr()?;
-        let mut links = 0;
-        loop {
-            let op = match self.peek().kind {
-                Tok::Punct("<") => BinOp::Lt,
-                Tok::Punct("<=") => BinOp::Le,
-                Tok::Punct(">") => BinOp::Gt,
-                Tok::Punct(">=") => BinOp::Ge,
-                _ => {
-                    self.unlink(links);
-                    return Ok(left);
-                }
-            };
-            let pos = self.advance().pos;
-            self.link(pos, &mut links)?;
-            self.skip_newlines();
-            let right = self.add_expr()?;
-            left = expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos);
-        }
+        self.left_assoc(
+            &[
+                ("<", BinOp::Lt),
+                ("<=", BinOp::Le),
+                (">", BinOp::Gt),
+                (">=", BinOp::Ge),
+            ],
+            Self::add_expr,
+        )
     }
 
     fn add_expr(&mut self) -> PResult<Expr> {
-        let mut left = self.mul_expr()?;
-        let mut links = 0;
-        loop {
-            let op = match self.peek().kind {
-                Tok::Punct("+") => BinOp::Add,
-                Tok::Punct("-") => BinOp::Sub,
-                _ => {
-                    self.unlink(links);
-                    return Ok(left);
-                }
-            };
-            let pos = self.advance().pos;
-            self.link(pos, &mut links)?;
-            self.skip_newlines();
-            let right = self.mul_expr()?;
-            left = expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos);
-        }
+        self.left_assoc(&[("+", BinOp::Add), ("-", BinOp::Sub)], Self::mul_expr)
     }
 
     fn mul_expr(&mut self) -> PResult<Expr> {
-        let mut left = self.neg_expr()?;
+        self.left_assoc(
+            &[("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Mod)],
+            Self::neg_expr,
+        )
+    }
+
+    /// One level of left-associative binary operators over `next`, the
+    /// level that binds tighter; each link counts toward the nesting limit.
+    fn left_assoc(
+        &mut self,
+        ops: &[(&str, BinOp)],
+        next: fn(&mut Self) -> PResult<Expr>,
+    ) -> PResult<Expr> {
+        let mut left = next(self)?;
         let mut links = 0;
         loop {
             let op = match self.peek().kind {
-                Tok::Punct("*") => BinOp::Mul,
-                Tok::Punct("/") => BinOp::Div,
-                Tok::Punct("%") => BinOp::Mod,
-                _ => {
-                    self.unlink(links);
-                    return Ok(left);
-                }
+                Tok::Punct(p) => ops.iter().find(|(s, _)| *s == p).map(|(_, op)| *op),
+                _ => None,
+            };
+            let Some(op) = op else {
+                self.unlink(links);
+                return Ok(left);
             };
             let pos = self.advance().pos;
             self.link(pos, &mut links)?;
             self.skip_newlines();
-            let right = self.neg_expr()?;
+            let right = next(self)?;
             left = expr(Kind::Binary(op, Box::new(left), Box::new(right)), pos);
         }
     }

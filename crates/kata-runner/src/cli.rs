@@ -100,6 +100,9 @@ pub struct ServeArgs {
     /// The largest request body, in bytes.
     #[arg(long, env = "KATA_RUNNER_MAX_BODY_BYTES", default_value_t = 8 << 20)]
     pub max_body_bytes: usize,
+    /// The most files one request may send.
+    #[arg(long, env = "KATA_RUNNER_MAX_FILES", default_value_t = 1000)]
+    pub max_files: usize,
     /// Memory of one run's container, in MiB.
     #[arg(long, env = "KATA_RUNNER_MEMORY_MB", default_value_t = 2048)]
     pub memory_mb: i64,
@@ -135,6 +138,7 @@ impl ServeArgs {
             concurrency: self.concurrency,
             queue: self.queue,
             max_body_bytes: self.max_body_bytes,
+            max_files: self.max_files,
             max_seconds_cap: self.max_seconds,
             ..ServerConfig::default()
         }

@@ -181,7 +181,7 @@ async fn run_cyber_dojo_sh(
     let call = Call::parse(&uri, body)?;
     call.require(&["id", "files", "manifest"])?;
     let id = call.id()?;
-    let files = files(&call)?;
+    let files = files(&call, state.config.max_files)?;
     let Value::Object(manifest) = &call.args["manifest"] else {
         return Err(call.bad("malformed argument: :manifest is not a Hash"));
     };
@@ -238,10 +238,16 @@ async fn run_cyber_dojo_sh(
 }
 
 /// `files` as cyber-dojo sends them: name → content, names checked.
-fn files(call: &Call) -> Result<Files, Exception> {
+fn files(call: &Call, max_files: usize) -> Result<Files, Exception> {
     let Value::Object(given) = &call.args["files"] else {
         return Err(call.bad("malformed argument: :files is not a Hash"));
     };
+    if given.len() > max_files {
+        return Err(call.bad(format!(
+            "malformed argument: :files has {} files, more than {max_files}",
+            given.len()
+        )));
+    }
     let mut files = Files::new();
     for (name, content) in given {
         let path = SandboxPath::new(name).map_err(|e| {

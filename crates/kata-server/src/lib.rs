@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub queue: usize,
     /// The largest request body accepted (413 beyond it).
     pub max_body_bytes: usize,
+    /// The most files a request may send; a kata has tens. The guest's own
+    /// entry cap bounds what a run may leave.
+    pub max_files: usize,
     /// cyber-dojo caps `max_seconds` at 15; so do we by default.
     pub max_seconds_cap: u32,
     /// `max_seconds` when a request gives none.
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
             concurrency: 8,
             queue: 32,
             max_body_bytes: 8 << 20,
+            max_files: 1000,
             max_seconds_cap: 15,
             default_max_seconds: 10,
             sha: option_env!("KATA_RUNNER_SHA")

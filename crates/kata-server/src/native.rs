@@ -129,6 +129,16 @@ async fn create_run(
             format!("the body is not a valid run request: {e}"),
         )
     })?;
+    if body.files.len() > state.config.max_files {
+        return Err(ApiError::bad_request(
+            "too_many_files",
+            format!(
+                "{} files, more than the {} a run may send",
+                body.files.len(),
+                state.config.max_files
+            ),
+        ));
+    }
     kata_types::check_no_clashes(&body.files)
         .map_err(|e| ApiError::bad_request("bad_files", e.to_string()))?;
     if !body.files.contains_key("cyber-dojo.sh") {

@@ -13,6 +13,7 @@ fn run_body(script: &str, n: usize) -> Value {
     json!({
         "image": SMALL,
         "max_seconds": 8,
+        "rules": crate::hostile::rules(),
         "files": {"cyber-dojo.sh": script, "round.txt": format!("{n}\n")},
     })
 }
@@ -37,11 +38,19 @@ pub fn crash(backend: Backend) -> Result<(), String> {
             .map(|(i, id)| {
                 let url = format!("http://127.0.0.1:{port}/v1/katas/{id}/runs");
                 let body = run_body(
-                    &format!("sleep {}.{i}; echo {round} > r{round}.txt; cat round.txt", round - 1),
+                    &format!(
+                        "sleep {}.{i}; echo {round} > r{round}.txt; cat round.txt",
+                        round - 1
+                    ),
                     round,
                 );
                 support::spawn(async move {
-                    reqwest::Client::new().post(url).json(&body).send().await.map(|r| r.status())
+                    reqwest::Client::new()
+                        .post(url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .map(|r| r.status())
                 })
             })
             .collect();
@@ -114,11 +123,15 @@ fn check_kata(server: &Server, id: &str, round: usize) -> Result<(), String> {
         json!({
             "image": SMALL,
             "max_seconds": 5,
+            "rules": crate::hostile::rules(),
             "files": {"cyber-dojo.sh": "cat round.txt; ls", "round.txt": format!("after {round}\n")},
         }),
     );
     if a.status != 201 || a.body["index"] != json!(n + 1) {
-        return Err(format!("{id}: the run after the crash: {} {:.400}", a.status, a.text));
+        return Err(format!(
+            "{id}: the run after the crash: {} {:.400}",
+            a.status, a.text
+        ));
     }
     if !a.stdout().contains(&format!("after {round}")) {
         return Err(format!("{id}: the sandbox after the crash: {}", a.stdout()));

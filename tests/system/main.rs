@@ -56,7 +56,12 @@ fn main() -> ExitCode {
             move || crash::crash(backend).map_err(Failed::from),
         ));
     }
-    // The soak restarts the engine: let it go after the cases that share
+    // libtest takes one filter; KATA_SYSTEM_ONLY takes several, comma-separated.
+    if let Ok(only) = std::env::var("KATA_SYSTEM_ONLY") {
+        let wanted: Vec<&str> = only.split(',').filter(|s| !s.is_empty()).collect();
+        trials.retain(|t| wanted.iter().any(|w| t.name().contains(w)));
+    }
+    // The soak restarts the engine: it runs after the cases that share
     // servers, so that they keep their own timing.
     let conclusion = libtest_mimic::run(&args, trials);
     servers.shut_down();
@@ -65,7 +70,12 @@ fn main() -> ExitCode {
         .iter()
         .filter(|id| {
             let out = std::process::Command::new("docker")
-                .args(["inspect", "-f", "{{index .Config.Labels \"kata-runner.instance\"}}", id])
+                .args([
+                    "inspect",
+                    "-f",
+                    "{{index .Config.Labels \"kata-runner.instance\"}}",
+                    id,
+                ])
                 .output()
                 .unwrap();
             String::from_utf8_lossy(&out.stdout).starts_with("kata-system-")

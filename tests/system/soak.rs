@@ -41,9 +41,15 @@ fn payload(rng: &mut Rng, n: usize) -> Value {
         2 => (format!("echo {n} > out-{}.txt; ls", rng.below(5)), 5),
         3 => ("rm -f out-*.txt; echo cleaned".to_owned(), 5),
         4 => ("head -c 2000000 /dev/zero | tr '\\0' y".to_owned(), 5),
-        5 => ("ln -s /etc/passwd link; mkfifo fifo; echo hostile".to_owned(), 5),
+        5 => (
+            "ln -s /etc/passwd link; mkfifo fifo; echo hostile".to_owned(),
+            5,
+        ),
         6 => ("sleep 10".to_owned(), 1),
-        7 => ("mkdir -p d/e && seq 1000 > d/e/numbers && wc -l d/e/numbers".to_owned(), 5),
+        7 => (
+            "mkdir -p d/e && seq 1000 > d/e/numbers && wc -l d/e/numbers".to_owned(),
+            5,
+        ),
         8 => (":(){ :|:& };:".to_owned(), 2),
         _ => ("cat hiker.txt; echo more >> hiker.txt".to_owned(), 5),
     };
@@ -52,6 +58,7 @@ fn payload(rng: &mut Rng, n: usize) -> Value {
         "image": SMALL,
         "max_seconds": max_seconds,
         "runner": runner,
+        "rules": crate::hostile::rules(),
         "files": {"cyber-dojo.sh": script, "hiker.txt": format!("run {n}\n")},
     })
 }
@@ -126,8 +133,8 @@ pub fn soak() -> Result<(), String> {
                     let server = &servers[s];
                     let id = ids[s][rng.below(KATAS_PER_SERVER as u64) as usize].clone();
                     let body = payload(&mut rng, n);
-                    let hang_up = (rng.below(10) == 0)
-                        .then(|| Duration::from_millis(50 + rng.below(1500)));
+                    let hang_up =
+                        (rng.below(10) == 0).then(|| Duration::from_millis(50 + rng.below(1500)));
                     let back = phase.load(Ordering::SeqCst) == 2;
                     let url = server.url(&format!("/v1/katas/{id}/runs"));
                     let client = server.client.clone();
@@ -220,14 +227,21 @@ pub fn soak() -> Result<(), String> {
             }
         }
         if !server.ready() {
-            return Err(format!("{} is not ready after the soak", server.backend.name()));
+            return Err(format!(
+                "{} is not ready after the soak",
+                server.backend.name()
+            ));
         }
         let left = server.containers_left();
         if !left.is_empty() {
             return Err(format!("containers left after the soak: {left:?}"));
         }
         let rss = server.peak_rss();
-        eprintln!("soak: {} server peak memory {} MiB", server.backend.name(), rss >> 20);
+        eprintln!(
+            "soak: {} server peak memory {} MiB",
+            server.backend.name(),
+            rss >> 20
+        );
         if rss > MEMORY_BOUND {
             return Err(format!("server peak memory {} MiB", rss >> 20));
         }

@@ -162,6 +162,7 @@ impl Server {
             json!({
                 "image": SMALL,
                 "max_seconds": 5,
+                "rules": crate::hostile::rules(),
                 "files": {"cyber-dojo.sh": "echo seeded", "secret.txt": SECRET_OTHER_KATA},
             }),
         );
@@ -302,6 +303,58 @@ impl Server {
         }
     }
 
+    /// A POST whose body the server may refuse before reading it all: the
+    /// body is written on another thread, as a browser would keep sending,
+    /// while the answer is read here.
+    pub fn send_big(&self, path: &str, body: Vec<u8>) -> Answer {
+        use std::io::{Read, Write};
+        let started = Instant::now();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sending = std::thread::spawn(move || {
+            for chunk in body.chunks(64 << 10) {
+                if writer.write_all(chunk).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(e) if raw.is_empty() => panic!("no answer: {e}"),
+                Err(_) => break,
+            }
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let _ = sending.join();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Answer {
+            status,
+            body: serde_json::from_str(body)
+                .unwrap_or_else(|_| panic!("{path}: {status}, not JSON: {body:.300}")),
+            text: body.to_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
     /// Where a kata lives on the host (dir backends only).
     pub fn kata_dir(&self, id: &str) -> PathBuf {
         let katas = self.root.path().join("katas");
@@ -391,6 +444,11 @@ fn walk(dir: &Path, except: &Path, out: &mut BTreeMap<PathBuf, String>) {
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
+        if except.starts_with(&path) {
+            // The kata's shard directories may be made by its run.
+            walk(&path, except, out);
+            continue;
+        }
         use std::os::unix::fs::MetadataExt;
         out.insert(
             path.clone(),
@@ -438,8 +496,18 @@ impl Answer {
         self.body["outcome"].as_str().unwrap_or("")
     }
 
+    /// The native API's `{content, truncated}`, or cyber-dojo's string.
     pub fn stdout(&self) -> &str {
-        self.body["stdout"].as_str().unwrap_or("")
+        self.stream("stdout")
+    }
+
+    pub fn stderr(&self) -> &str {
+        self.stream("stderr")
+    }
+
+    fn stream(&self, name: &str) -> &str {
+        let v = &self.body[name];
+        v["content"].as_str().or(v.as_str()).unwrap_or("")
     }
 
     /// `(path, reason)` of every refused entry.
@@ -451,7 +519,11 @@ impl Answer {
                     .map(|r| {
                         (
                             r["path"].as_str().unwrap_or("").to_owned(),
-                            r["reason"].as_str().unwrap_or("").to_owned(),
+                            r["reason"]["reason"]
+                                .as_str()
+                                .or(r["reason"].as_str())
+                                .unwrap_or("")
+                                .to_owned(),
                         )
                     })
                     .collect()
@@ -493,14 +565,24 @@ pub fn restart_engine() {
             .stdout,
     )
     .unwrap();
-    let pid = pid.split_whitespace().next().expect("dockerd runs").to_owned();
+    let pid = pid
+        .split_whitespace()
+        .next()
+        .expect("dockerd runs")
+        .to_owned();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let argv: Vec<String> = cmdline
         .split(|b| *b == 0)
         .filter(|a| !a.is_empty())
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while Path::new(&format!("/proc/{pid}")).exists() {
         assert!(Instant::now() < deadline, "dockerd did not stop");

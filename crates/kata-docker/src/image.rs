@@ -2,7 +2,7 @@ use crate::ExecError;
 
 /// Checks an image reference and adds `:latest` when it has no tag or
 /// digest, as cyber-dojo does.
-pub(crate) fn normalize_image(name: &str) -> Result<String, ExecError> {
+pub fn normalize_image(name: &str) -> Result<String, ExecError> {
     let bad = || ExecError::InvalidImage {
         image: name.chars().take(256).collect(),
     };

@@ -64,4 +64,5 @@ pub use config::{Caps, ExecutorConfig, Limits, Ulimit};
 pub use data::{DATA_MOUNT, DataContainer, LABEL_DATA, Write, Written};
 pub use error::ExecError;
 pub use executor::{Executor, LABEL_INSTANCE, LABEL_KATA};
+pub use image::normalize_image;
 pub use job::{Captured, Durations, PullState, RunJob, RunResult, Sandbox};

@@ -17,6 +17,11 @@
 //! Processes the script leaves behind are killed (`kill -9 -1`, which spares
 //! the caller and PID 1) before `/sandbox` is archived, so the archive is a
 //! snapshot of the sandbox as the script left it.
+//!
+//! A script that fills `/tmp` (its own files, or a flood of output) must not
+//! cost it its results, and the results need room: the wrapper first deletes
+//! the script's files in `/tmp`, then cuts the output files in place with
+//! `dd` (truncation needs no free space, a copy would), then writes the status.
 
 /// docker-init's status when it cannot exec `/bin/sh`; the wrapper never
 /// exits with it (a missing `tar` or `head` fails a step with its own code).
@@ -42,10 +47,13 @@ if [ "$1" = tar ]; then
 fi
 cd /sandbox || exit 93
 bash ./cyber-dojo.sh </dev/null >"$k/stdout" 2>"$k/stderr"
-echo "$?" >"$k/out/status"
+s=$?
 kill -9 -1 2>/dev/null
-{ head -c "$2" "$k/stdout" >"$k/out/stdout" && head -c "$3" "$k/stderr" >"$k/out/stderr"; } || exit 94
-rm -f "$k/stdout" "$k/stderr"
+for f in /tmp/* /tmp/.[!.]* /tmp/..?*; do [ "$f" = "$k" ] || rm -rf "$f" 2>/dev/null; done
+n=$(wc -c <"$k/stdout") && { [ $n -le $2 ] || dd if=/dev/null of="$k/stdout" bs="$2" seek=1 count=0 2>/dev/null; } || exit 94
+n=$(wc -c <"$k/stderr") && { [ $n -le $3 ] || dd if=/dev/null of="$k/stderr" bs="$3" seek=1 count=0 2>/dev/null; } || exit 94
+mv "$k/stdout" "$k/stderr" "$k/out/" || exit 94
+echo "$s" >"$k/out/status" || exit 94
 cd / || exit 93
 if [ "$1" = tar ]; then set -- tmp/.kata-runner/out sandbox; else set -- tmp/.kata-runner/out; fi
 tar -cf - "$@" || exit 95

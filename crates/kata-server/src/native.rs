@@ -49,6 +49,14 @@ pub(crate) async fn admit_and_run(
     request: RunRequest,
     rules: RuleSource<'_>,
 ) -> Result<RunReport, Failed> {
+    // A bad image name is the client's mistake: refused before the kata is
+    // touched or a slot taken.
+    if let Err(source) = kata_docker::normalize_image(&request.image) {
+        return Err(Failed::Run(RunError::Exec {
+            id: request.id,
+            source,
+        }));
+    }
     let Ok(permit) = state.admission.enter().await else {
         state.metrics.rejected();
         return Err(Failed::Busy);

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kata_abi::{Delta, Limits, Refusal, Report, Timestamp};
+use kata_abi::{Delta, Limits, Refusal, RefusalReason, Report, Timestamp};
 use kata_docker::{ExecError, Executor, RunJob, RunResult, Sandbox};
 use kata_store::{Event, Katas, NewEvent, SandboxHome, StoreError};
 use kata_types::{FileContent, Files, KataId, Outcome, SandboxPath, TEXT_FILE_CAP};
@@ -219,7 +219,7 @@ impl Runner {
             ) => (None, Some(e.to_string())),
             Err(source) => return Err(RunError::Exec { id, source }),
         };
-        let (mut delta, report, mut kept) = match &result {
+        let (mut delta, mut report, mut kept) = match &result {
             Some(r) if !r.timed_out => {
                 self.harvest(&id, &req, r, bind, &begun.home, plan.keep)
                     .await?
@@ -245,6 +245,11 @@ impl Runner {
             // not deleted, and a partial sandbox must not replace the saved one.
             delta.deleted.clear();
             kept = None;
+            // The client is told: "." stands for the rest of the sandbox.
+            report.refused.push(Refusal {
+                path: ".".into(),
+                reason: RefusalReason::TooManyBytes,
+            });
         }
         timings.harvest = t.elapsed();
 

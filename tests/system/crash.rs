@@ -1,4 +1,4 @@
-//! `kill -9` of the server while runs are in flight, three times, at
+//! `kill -9` of the server while runs are in flight, ten times, at
 //! different moments. After each restart the reaper has removed the orphaned
 //! containers, every history is numbered without gaps and readable, and
 //! every kata runs on from where its history says it is.
@@ -28,7 +28,10 @@ pub fn crash(backend: Backend) -> Result<(), String> {
         }
     }
     let mut killed_with_containers = 0;
-    for (round, kill_after_ms) in [(1, 700u64), (2, 1500), (3, 2600)].into_iter() {
+    for (round, kill_after_ms) in [300u64, 700, 1100, 1400, 1500, 1600, 1700, 1800, 1900, 2600]
+        .into_iter()
+        .enumerate()
+        .map(|(i, ms)| (i + 1, ms)) {
         // Runs in flight: a few seconds each, so that the kill finds them in
         // every phase (syncing, in the container, saving).
         let port = server.port;
@@ -38,10 +41,7 @@ pub fn crash(backend: Backend) -> Result<(), String> {
             .map(|(i, id)| {
                 let url = format!("http://127.0.0.1:{port}/v1/katas/{id}/runs");
                 let body = run_body(
-                    &format!(
-                        "sleep {}.{i}; echo {round} > r{round}.txt; cat round.txt",
-                        round - 1
-                    ),
+                    &format!("sleep 1.{i}; echo {round} > r{round}.txt; cat round.txt"),
                     round,
                 );
                 support::spawn(async move {
@@ -75,7 +75,7 @@ pub fn crash(backend: Backend) -> Result<(), String> {
             check_kata(&server, id, round)?;
         }
     }
-    // Of three rounds, at least one killed the server with containers
+    // Of ten rounds, at least one killed the server with containers
     // running, or the test proved nothing about orphans.
     if killed_with_containers == 0 {
         return Err("no round killed the server with a container running".into());
@@ -129,8 +129,10 @@ fn check_kata(server: &Server, id: &str, round: usize) -> Result<(), String> {
     );
     if a.status != 201 || a.body["index"] != json!(n + 1) {
         return Err(format!(
-            "{id}: the run after the crash: {} {:.400}",
-            a.status, a.text
+            "{id}: the run after the crash: {} {:.400}\n{}",
+            a.status,
+            a.text,
+            server.log()
         ));
     }
     if !a.stdout().contains(&format!("after {round}")) {

@@ -138,12 +138,20 @@ pub fn soak() -> Result<(), String> {
                     let back = phase.load(Ordering::SeqCst) == 2;
                     let url = server.url(&format!("/v1/katas/{id}/runs"));
                     let client = server.client.clone();
+                    // A client that honours 503 + Retry-After, as the engine
+                    // restarts: the same run is sent again a second later.
                     let answer = support::block_on(async move {
                         let send = async {
-                            let r = client.post(url).json(&body).send().await?;
-                            let status = r.status().as_u16();
-                            let v: Value = r.json().await?;
-                            Ok::<_, reqwest::Error>((status, v))
+                            for _ in 0..90 {
+                                let r = client.post(&url).json(&body).send().await?;
+                                let status = r.status().as_u16();
+                                let v: Value = r.json().await?;
+                                if status != 503 {
+                                    return Ok::<_, reqwest::Error>((status, v));
+                                }
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                            Ok((503, Value::Null))
                         };
                         match hang_up {
                             Some(after) => tokio::time::timeout(after, send).await.ok(),
@@ -201,8 +209,10 @@ pub fn soak() -> Result<(), String> {
             t.after_restart.1, t.after_restart.0
         ));
     }
-    if t.answered < runs / 2 {
-        return Err(format!("only {} of {runs} runs answered", t.answered));
+    // Every run not hung up on is answered: a 503 during the restart is
+    // retried, and nothing else may fail.
+    if !t.failed.is_empty() {
+        return Err(format!("runs failed: {:?}", t.failed));
     }
     // Every answered run's event is in its kata's history, with its outcome;
     // every history is numbered 1..=n with no gap.

@@ -26,6 +26,17 @@ impl ApiError {
         }
     }
 
+    /// A 503: the Docker engine failed, the run may work once it is back.
+    /// Details go to the log.
+    pub fn unavailable(error: &dyn std::error::Error) -> Self {
+        tracing::error!("the Docker engine failed: {error}");
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "engine_unavailable",
+            message: "the Docker engine failed; try again shortly".into(),
+        }
+    }
+
     /// A 500; the details go to the log, not to the client.
     pub fn internal(context: &str, error: &dyn std::error::Error) -> Self {
         tracing::error!("{context}: {error}");
@@ -41,7 +52,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
         let mut response = (self.status, body).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

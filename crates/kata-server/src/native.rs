@@ -212,6 +212,12 @@ async fn create_run(
         })) => {
             return Err(ApiError::bad_request("bad_image", e.to_string()));
         }
+        Err(Failed::Run(e)) if e.is_engine_failure() => {
+            return Err(ApiError::unavailable(&e));
+        }
+        Err(Failed::Judge(e @ ExecError::Engine { .. })) => {
+            return Err(ApiError::unavailable(&e));
+        }
         Err(Failed::Run(e)) => return Err(ApiError::internal("the run", &e)),
         Err(Failed::Judge(e)) => return Err(ApiError::internal("reading the image's rules", &e)),
     };

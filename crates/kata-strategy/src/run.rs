@@ -98,6 +98,24 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// Whether the Docker engine (or the volume's data container on it) was
+    /// unreachable or failed: worth a retry once it is back, not a bug.
+    pub fn is_engine_failure(&self) -> bool {
+        match self {
+            Self::Exec { source, .. } => matches!(source, ExecError::Engine { .. }),
+            Self::Store {
+                source: StoreError::Volume { source, .. },
+                ..
+            } => matches!(
+                source,
+                ExecError::Engine { .. } | ExecError::DataContainer { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Runs katas: one guest, one executor, one katas store.
 ///
 /// Runs of one kata are serialised (its sandbox is one directory or one

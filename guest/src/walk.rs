@@ -79,6 +79,13 @@ pub fn walk(limits: &Limits) -> Result<Walk> {
                 shown: shown.clone(),
                 reason,
             };
+            if stopped {
+                // Past the entry cap nothing more is taken, so nothing more
+                // is inspected: a run that leaves 100,000 files costs 20,000
+                // stats, not 100,000.
+                out.skipped.push(skip(RefusalReason::TooManyEntries));
+                continue;
+            }
             let meta =
                 fs::symlink_metadata(&host_path).map_err(|e| format!("inspecting {shown}: {e}"))?;
             let ft = meta.file_type();
@@ -109,10 +116,6 @@ pub fn walk(limits: &Limits) -> Result<Walk> {
                 }
             };
             let len = if ft.is_dir() { 0 } else { meta.len() };
-            if stopped {
-                out.skipped.push(skip(RefusalReason::TooManyEntries));
-                continue;
-            }
             match budget.admit(len) {
                 Verdict::Admit => {}
                 Verdict::Refuse(reason) => {

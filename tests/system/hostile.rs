@@ -537,8 +537,80 @@ fn over_budget(a: &Answer) -> Result<(), String> {
     )
 }
 
+/// One line of the table in docs/SECURITY.md.
+pub struct Row {
+    pub case: String,
+    pub backend: &'static str,
+    pub answer: String,
+    pub elapsed: Duration,
+    pub limit: Option<Duration>,
+    pub peak_rss: u64,
+    pub verdict: Result<(), String>,
+}
+
+pub static ROWS: Mutex<Vec<Row>> = Mutex::new(Vec::new());
+
+fn summary(a: &Answer) -> String {
+    if a.status != 201 {
+        return format!("{} `{}`", a.status, a.error_code());
+    }
+    let mut reasons: Vec<String> = a.refused().into_iter().map(|(_, r)| r).collect();
+    reasons.sort();
+    reasons.dedup();
+    if reasons.is_empty() {
+        a.outcome().to_owned()
+    } else {
+        format!("{}; refused: {}", a.outcome(), reasons.join(", "))
+    }
+}
+
+/// The table of every case run, as markdown.
+pub fn table() -> String {
+    let rows = ROWS.lock().unwrap();
+    let mut out = String::from(
+        "| case | backend | answer | time | limit | server peak RSS | result |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows.iter() {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.2} s | {} | {} MiB | {} |\n",
+            r.case,
+            r.backend,
+            r.answer,
+            r.elapsed.as_secs_f64(),
+            r.limit.map_or("-".to_owned(), |l| format!("{} s", l.as_secs())),
+            r.peak_rss >> 20,
+            match &r.verdict {
+                Ok(()) => "pass".to_owned(),
+                Err(e) => format!("FAIL: {}", e.chars().take(80).collect::<String>().replace('|', "/")),
+            }
+        ));
+    }
+    out
+}
+
 /// Runs one inside case on `server` and checks it.
 pub fn run_inside(case: &Inside, server: &Server) -> Result<(), String> {
+    let mut row = None;
+    let verdict = run_inside_once(case, server, &mut row);
+    if let Some((answer, elapsed)) = row {
+        ROWS.lock().unwrap().push(Row {
+            case: case.name.to_owned(),
+            backend: server.backend.name(),
+            answer,
+            elapsed,
+            limit: Some(Duration::from_secs(case.max_seconds.into()) + MARGIN),
+            peak_rss: server.peak_rss(),
+            verdict: verdict.clone(),
+        });
+    }
+    verdict
+}
+
+fn run_inside_once(
+    case: &Inside,
+    server: &Server,
+    row: &mut Option<(String, Duration)>,
+) -> Result<(), String> {
     let id = fresh_id();
     let mut files = serde_json::Map::new();
     let mut script = String::new();
@@ -566,6 +638,7 @@ pub fn run_inside(case: &Inside, server: &Server) -> Result<(), String> {
     if let Value::Object(o) = &mut answer.body {
         o.insert("kata".into(), json!(id));
     }
+    *row = Some((summary(&answer), answer.elapsed));
     (case.expect)(&answer, server).map_err(|e| {
         let log = if answer.status >= 500 {
             server.log()
@@ -828,6 +901,27 @@ pub fn request_cases() -> Vec<Request> {
 /// Sends one request case; checks the clear error, and that nothing was
 /// written for it.
 pub fn run_request(case: &Request, server: &Server) -> Result<(), String> {
+    let mut row = None;
+    let verdict = run_request_once(case, server, &mut row);
+    if let Some((answer, elapsed)) = row {
+        ROWS.lock().unwrap().push(Row {
+            case: format!("request: {}", case.name),
+            backend: server.backend.name(),
+            answer,
+            elapsed,
+            limit: None,
+            peak_rss: server.peak_rss(),
+            verdict: verdict.clone(),
+        });
+    }
+    verdict
+}
+
+fn run_request_once(
+    case: &Request,
+    server: &Server,
+    row: &mut Option<(String, Duration)>,
+) -> Result<(), String> {
     let except = server.root.path().join("nothing-is-excepted");
     let before = server.snapshot_except(&except);
     let answer = if case.body.len() > 8 << 20 {
@@ -835,6 +929,7 @@ pub fn run_request(case: &Request, server: &Server) -> Result<(), String> {
     } else {
         server.send(reqwest::Method::POST, &case.path, case.body.clone())
     };
+    *row = Some((summary(&answer), answer.elapsed));
     ensure(answer.status == case.status, || {
         format!(
             "{}: status {} not {}: {:.300}",

@@ -82,11 +82,11 @@ impl Drop for Server {
     }
 }
 
-fn say(s: &str) {
+pub(crate) fn say(s: &str) {
     println!("\x1b[1m== {s}\x1b[0m");
 }
 
-fn expect(body: &str, needle: &str) -> Result<(), String> {
+pub(crate) fn expect(body: &str, needle: &str) -> Result<(), String> {
     if body.replace(": ", ":").contains(needle) {
         Ok(())
     } else {
@@ -105,7 +105,7 @@ fn files(answer: &str) -> String {
     )
 }
 
-fn cyber_dojo_body(answer: &str) -> String {
+pub(crate) fn cyber_dojo_body(answer: &str) -> String {
     format!(
         "{{\"id\":\"D3mo42\",\"files\":{},\"manifest\":{{\"image_name\":\"{IMAGE}\",\"max_seconds\":10,\"rag_lambda\":{}}}}}",
         files(answer),
@@ -113,7 +113,7 @@ fn cyber_dojo_body(answer: &str) -> String {
     )
 }
 
-fn native_body(answer: &str) -> String {
+pub(crate) fn native_body(answer: &str) -> String {
     format!(
         "{{\"files\":{},\"image\":\"{IMAGE}\",\"runner\":\"katas\",\"rag_lambda\":{}}}",
         files(answer),
@@ -136,12 +136,12 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-fn wait_ready(port: u16) -> Result<(), String> {
+pub(crate) fn wait_ready(port: u16) -> Result<(), String> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         if get(port, "/ready").is_ok_and(|b| b.contains("true")) {
@@ -152,11 +152,11 @@ fn wait_ready(port: u16) -> Result<(), String> {
     Err("the server did not become ready within 60 s".into())
 }
 
-fn get(port: u16, path: &str) -> Result<String, String> {
+pub(crate) fn get(port: u16, path: &str) -> Result<String, String> {
     request(port, "GET", path, "")
 }
 
-fn post(port: u16, path: &str, body: &str) -> Result<String, String> {
+pub(crate) fn post(port: u16, path: &str, body: &str) -> Result<String, String> {
     request(port, "POST", path, body)
 }
 

@@ -3,6 +3,7 @@
 //! machine before anything else.
 
 mod demo;
+mod image;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,6 +17,10 @@ commands:
   test     everything CI checks: the wasm target, the test images, rustfmt,
            clippy, and every test of the workspace against the real engine
   images   build the Docker test images (idempotent, cached by tag)
+  image    build the server's image from the Dockerfile (no registry needed)
+           and test it: the server container, the socket mounted, katas in
+           a Docker volume, a kata run over HTTP, red then green (slow: a
+           release build; CI runs it from .ci/image)
   help     this text";
 
 fn main() -> ExitCode {
@@ -24,6 +29,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo::demo(),
         Some("images") => images(),
+        Some("image") => image::image(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

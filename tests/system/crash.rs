@@ -31,7 +31,8 @@ pub fn crash(backend: Backend) -> Result<(), String> {
     for (round, kill_after_ms) in [300u64, 700, 1100, 1400, 1500, 1600, 1700, 1800, 1900, 2600]
         .into_iter()
         .enumerate()
-        .map(|(i, ms)| (i + 1, ms)) {
+        .map(|(i, ms)| (i + 1, ms))
+    {
         // Runs in flight: a few seconds each, so that the kill finds them in
         // every phase (syncing, in the container, saving).
         let port = server.port;

@@ -165,7 +165,9 @@ pub fn inside_cases() -> Vec<Inside> {
             expect: |a, _| {
                 ran(a)?;
                 let n = a.stdout().len();
-                ensure((50_000..=60_000).contains(&n), || format!("stdout is {n} bytes"))
+                ensure((50_000..=60_000).contains(&n), || {
+                    format!("stdout is {n} bytes")
+                })
             },
         },
         Inside {
@@ -577,11 +579,15 @@ pub fn table() -> String {
             r.backend,
             r.answer,
             r.elapsed.as_secs_f64(),
-            r.limit.map_or("-".to_owned(), |l| format!("{} s", l.as_secs())),
+            r.limit
+                .map_or("-".to_owned(), |l| format!("{} s", l.as_secs())),
             r.peak_rss >> 20,
             match &r.verdict {
                 Ok(()) => "pass".to_owned(),
-                Err(e) => format!("FAIL: {}", e.chars().take(80).collect::<String>().replace('|', "/")),
+                Err(e) => format!(
+                    "FAIL: {}",
+                    e.chars().take(80).collect::<String>().replace('|', "/")
+                ),
             }
         ));
     }

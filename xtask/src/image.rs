@@ -102,7 +102,9 @@ impl ServerContainer {
             volume: volume.clone(),
             port,
         };
-        say(&format!("starting {TAG} as {name}, katas in volume {volume}"));
+        say(&format!(
+            "starting {TAG} as {name}, katas in volume {volume}"
+        ));
         run(
             "docker",
             &[
@@ -131,13 +133,24 @@ impl ServerContainer {
     fn check(&self) -> Result<(), String> {
         let port = self.port;
         wait_ready(port).map_err(|e| format!("{e}\n{}", self.logs()))?;
-        let user = output("docker", &["exec", &self.name, "/usr/local/bin/kata-runner", "--version"])
-            .map(|_| ())
-            .and_then(|()| output("docker", &["inspect", "-f", "{{.Config.User}}", &self.name]))?;
+        let user = output(
+            "docker",
+            &[
+                "exec",
+                &self.name,
+                "/usr/local/bin/kata-runner",
+                "--version",
+            ],
+        )
+        .map(|_| ())
+        .and_then(|()| output("docker", &["inspect", "-f", "{{.Config.User}}", &self.name]))?;
         if user.starts_with('0') || user.is_empty() || user == "root" {
             return Err(format!("the server runs as {user:?}, not a non-root user"));
         }
-        say(&format!("the server runs as user {user}; /sha: {}", get(port, "/sha")?));
+        say(&format!(
+            "the server runs as user {user}; /sha: {}",
+            get(port, "/sha")?
+        ));
         say("cyber-dojo's API: the start files (red)");
         let red = post(port, "/run_cyber_dojo_sh", &cyber_dojo_body("6 * 9"))
             .map_err(|e| format!("{e}\n{}", self.logs()))?;
@@ -149,13 +162,27 @@ impl ServerContainer {
         expect(&green, "\"index\":2").map_err(|e| format!("{e}: {green}"))?;
         let history = get(port, "/v1/katas/D3mo42/events")?;
         println!("{history}");
-        let volumes = output("docker", &["volume", "ls", "-q", "--filter", &format!("name={}", self.volume)])?;
+        let volumes = output(
+            "docker",
+            &[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("name={}", self.volume),
+            ],
+        )?;
         if volumes.trim() != self.volume {
             return Err(format!("the katas volume {} is missing", self.volume));
         }
         let left = output(
             "docker",
-            &["ps", "-aq", "--filter", &format!("label=kata-runner.instance={}", self.name)],
+            &[
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=kata-runner.instance={}", self.name),
+            ],
         )?;
         if !left.trim().is_empty() {
             return Err(format!("run containers left behind: {left}"));

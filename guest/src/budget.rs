@@ -30,7 +30,13 @@ impl<'a> Budget<'a> {
 
     /// Admits a file of `size` bytes, or a directory with `size` 0.
     pub fn admit(&mut self, size: u64) -> Verdict {
-        if self.entries >= self.limits.max_entries {
+        self.admit_counting(size, 1)
+    }
+
+    /// Admits an entry that counts as `entries`: itself and the directories
+    /// it brings into being.
+    pub fn admit_counting(&mut self, size: u64, entries: u64) -> Verdict {
+        if self.entries.saturating_add(entries) > self.limits.max_entries {
             return Verdict::Stop(RefusalReason::TooManyEntries);
         }
         if size > self.limits.max_file_bytes {
@@ -39,7 +45,7 @@ impl<'a> Budget<'a> {
         if self.bytes.saturating_add(size) > self.limits.max_total_bytes {
             return Verdict::Refuse(RefusalReason::TooManyBytes);
         }
-        self.entries += 1;
+        self.entries += entries;
         self.bytes += size;
         Verdict::Admit
     }

@@ -23,11 +23,20 @@ pub fn filetime(t: Timestamp) -> FileTime {
 }
 
 /// Removes whatever is at `path`, a directory with all it holds included.
+/// Nothing there is fine, and so is a file where a parent directory was
+/// (`a/b` once `a` has become a file): nothing can be there either.
 pub fn remove_any(path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => fs::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }

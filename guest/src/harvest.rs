@@ -237,6 +237,11 @@ impl<'a> DeltaBuilder<'a> {
 
     fn record(&mut self, path: SandboxPath, len: u64, probe: Probe<'_>) {
         self.seen.insert(path.clone());
+        // A tar may hold a path twice: the last sighting is what unpacking
+        // it leaves, so an earlier one's verdict goes.
+        self.delta.created.remove(&path);
+        self.delta.changed.remove(&path);
+        self.delta.omitted.remove(&path);
         let in_baseline = self.baseline.contains_key(&path);
         let same =
             in_baseline && !probe.differs && Some(len) == probe.baseline.map(|b| b.len() as u64);

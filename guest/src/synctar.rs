@@ -30,7 +30,7 @@ pub fn sync_tar(
     let mut unchanged: HashSet<SandboxPath> = HashSet::new();
     // The mode a changed file had, so that an executable script stays one.
     let mut modes: HashMap<SandboxPath, u32> = HashMap::new();
-    let mut newest = 0u64;
+    let mut newest: Option<u64> = None;
     let mut deleted = 0u64;
     for_each_checked(input, limits, &mut report, |entry| {
         let path = entry.path;
@@ -41,7 +41,11 @@ pub fn sync_tar(
             return Ok(());
         }
         let Some((size, data)) = entry.file else {
-            if !files.contains_key(&path) && dirs_out.insert(path.clone()) {
+            if !files.contains_key(&path) && !dirs_out.contains(&path) {
+                // Its parents first, each with an entry of its own (see
+                // harvest): a saved tar need not have them.
+                ensure_dirs(&mut tar, &mut dirs_out, &path, entry.mtime)?;
+                dirs_out.insert(path.clone());
                 append(
                     &mut tar,
                     &path,
@@ -51,7 +55,7 @@ pub fn sync_tar(
             }
             return Ok(());
         };
-        newest = newest.max(entry.mtime);
+        newest = newest.max(Some(entry.mtime));
         if needed_dirs.contains(&path) || (previous.contains(&path) && !files.contains_key(&path)) {
             deleted += 1;
             return Ok(());
@@ -84,11 +88,7 @@ pub fn sync_tar(
 
     // Whole seconds: a change made in the second the last build ended must
     // still look newer than what that build made.
-    let stamp = (mtime.secs.max(0) as u64).max(if newest > 0 {
-        newest.saturating_add(1)
-    } else {
-        0
-    });
+    let stamp = (mtime.secs.max(0) as u64).max(newest.map_or(0, |n| n.saturating_add(1)));
     for (path, content) in files.iter().filter(|(p, _)| !unchanged.contains(*p)) {
         let content = content.as_bytes();
         let mode = modes.get(path).copied().unwrap_or(0o644);

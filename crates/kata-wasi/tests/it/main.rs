@@ -2,6 +2,7 @@
 //! One test binary with modules: one link step on two cores.
 
 mod caps;
+mod fuzz;
 mod hostile;
 mod props;
 mod roundtrip;

@@ -16,7 +16,7 @@ pub fn image() -> Result<(), String> {
     // The demo kata's image and the build stage's base.
     run("bash", &["images/build", "busybox-bash", "rust-builder"])?;
     let context = stage_context()?;
-    say("building the server's image (a release build: about 15 minutes on 2 cores)");
+    say("building the server's image (a release build: about 8 minutes on 2 cores)");
     let sha = output("git", &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".into());
     let dockerfile = context.join("Dockerfile");
     let built = Command::new("docker")

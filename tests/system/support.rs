@@ -596,13 +596,17 @@ pub fn restart_engine() {
             .append(true)
             .open("/var/log/kata-runner-dockerd.log")
             .unwrap();
-        Command::new("setsid")
+        // `setsid --fork` returns at once, leaving dockerd in a session
+        // of its own, outliving the suite as the engine should.
+        let started = Command::new("setsid")
+            .arg("--fork")
             .args(&argv)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
-            .spawn()
+            .status()
             .expect("dockerd starts again");
+        assert!(started.success(), "setsid dockerd: {started}");
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while !engine_up() {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::io::{self, Read};
 
 use kata_abi::{Limits, RefusalReason, Report};
-use kata_types::{MAX_PATH_BYTES, PathError, SandboxPath};
+use kata_types::SandboxPath;
 use tar::EntryType;
 
 use crate::Result;
@@ -154,16 +154,7 @@ pub fn for_each_checked<R: Read>(
                 continue;
             }
         };
-        // A path of `MAX_PATH_BYTES` is valid, but the kernel's limit on a
-        // path it is given counts the terminating NUL: such a file could
-        // not be created, and would fail the whole unpack.
-        let path = match SandboxPath::from_tar_bytes(&raw).and_then(|p| {
-            if p.as_str().len() < MAX_PATH_BYTES {
-                Ok(p)
-            } else {
-                Err(PathError::PathTooLong)
-            }
-        }) {
+        let path = match SandboxPath::from_tar_bytes(&raw) {
             Ok(path) => path,
             Err(error) => {
                 report.refuse(shown, RefusalReason::BadPath { error });

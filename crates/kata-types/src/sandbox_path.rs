@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// The longest file or directory name accepted, in bytes (Linux `NAME_MAX`).
 pub const MAX_NAME_BYTES: usize = 255;
-/// The longest path accepted, in bytes (Linux `PATH_MAX`).
-pub const MAX_PATH_BYTES: usize = 4096;
+/// The longest path accepted, in bytes: Linux's `PATH_MAX` (4096) counts the
+/// terminating NUL, so a 4096-byte path could be named but never created.
+pub const MAX_PATH_BYTES: usize = 4095;
 /// The most components a path may have. No kata nests deeper, and checks
 /// that walk a path's ancestors stay cheap for hostile tars.
 pub const MAX_DEPTH: usize = 128;

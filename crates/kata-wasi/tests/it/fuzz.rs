@@ -1521,7 +1521,7 @@ fn check_refusals(report: &Report) -> TestCaseResult {
         let got = SandboxPath::from_tar_bytes(r.path.as_bytes());
         let too_long = got
             .as_ref()
-            .is_ok_and(|p| p.as_str().len() >= kata_types::MAX_PATH_BYTES);
+            .is_ok_and(|p| p.as_str().len() > kata_types::MAX_PATH_BYTES);
         prop_assert!(
             got.as_ref().err() == Some(error)
                 || (too_long && *error == kata_types::PathError::PathTooLong),
@@ -2121,13 +2121,13 @@ fn a_file_cut_short_by_the_end_of_the_stream_is_padded_and_reported() {
     parse_strict(&synced).unwrap();
 }
 
-/// A 4096-byte path is a valid `SandboxPath`, but the kernel's `PATH_MAX`
-/// counts the terminating NUL: creating it failed the whole unpack
-/// ("Filename too long"). Now refused; 4095 bytes still go through.
+/// A 4096-byte path: the kernel's `PATH_MAX` counts the terminating NUL, so
+/// creating it failed the whole unpack ("Filename too long"). Now it is not
+/// a `SandboxPath` (refused); 4095 bytes still go through.
 #[test]
 fn a_path_the_kernel_cannot_take_is_refused_not_fatal() {
     let long = vec!["y".repeat(240); 17].join("/");
-    assert_eq!(long.len(), kata_types::MAX_PATH_BYTES);
+    assert_eq!(long.len(), kata_types::MAX_PATH_BYTES + 1);
     let longest = &long[..long.len() - 1];
     let tar = TarBuilder::new()
         .file(&long, b"x")

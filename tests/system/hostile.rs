@@ -514,15 +514,14 @@ pub fn inside_cases() -> Vec<Inside> {
             script: "rm -rf ./*; mkdir cyber-dojo.sh; echo gone\n",
             files: &[("keep.txt", "kept")],
             backends: KATAS,
-            expect: |a, s| {
+            // run_inside then checks that the next run, which syncs
+            // cyber-dojo.sh back, works.
+            expect: |a, _| {
                 ran(a)?;
                 let deleted = a.body["deleted"].to_string();
                 ensure(deleted.contains("keep.txt"), || {
                     format!("deleted: {deleted}")
-                })?;
-                // The kata still runs: the next run syncs cyber-dojo.sh back.
-                let _ = s;
-                Ok(())
+                })
             },
         },
     ]
